@@ -1,0 +1,3 @@
+from kim_excel.cli import main
+
+main()

@@ -1,0 +1,284 @@
+"""The settlement rules R1–R10 and R12 of SPEC § 3, as a pure function of plain data.
+
+``settle(SettlementInput) -> Settlement`` never opens a file, reads the clock or the
+environment; :func:`check_settlement` proves the result's invariants after every run.
+The input is assumed valid (see ``validation.py``), so nothing here talks to users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from kim_excel.dates import due_date, programme_rate
+from kim_excel.errors import InvariantViolation
+from kim_excel.model import (
+    KeyBasis,
+    Notice,
+    Party,
+    PositionResult,
+    RegionResult,
+    Settlement,
+    SettlementInput,
+    Severity,
+    Share,
+)
+from kim_excel.money import ZERO, format_decimal, format_eur, round_cents
+
+MIN_ELIGIBLE_VZAE = Decimal("0.5")
+
+
+def settle(inp: SettlementInput) -> Settlement:
+    """Settle one year: per region costs → subsidy → Eigenanteil → shares → bills."""
+    settings = inp.settings
+    rate = settings.subsidy_rate if settings.subsidy_rate is not None else programme_rate(
+        settings.year
+    )
+    due = due_date(settings.settlement_date, settings.payment_days)
+    notices: list[Notice] = []
+    if settings.subsidy_rate is None:
+        notices.append(
+            Notice(
+                f"Förderbetrag je VZÄ nicht angegeben: verwendet wird der Satz des "
+                f"Programms für {settings.year}, {format_eur(rate)}.",
+                Severity.INFO,
+            )
+        )
+    regions = []
+    for region in regions_of(inp.parties):
+        result = settle_region(inp, region, rate, due, notices)
+        if result is not None:
+            regions.append(result)
+    settlement = Settlement(
+        settings=settings,
+        subsidy_rate=rate,
+        subsidy_rate_is_default=settings.subsidy_rate is None,
+        regions=tuple(regions),
+        notices=tuple(notices),
+        due_date=due,
+    )
+    check_settlement(settlement, inp)
+    return settlement
+
+
+def regions_of(parties: Iterable[Party]) -> list[str]:
+    """Region names in the order they first appear in the parties sheet."""
+    return list(dict.fromkeys(p.region for p in parties))
+
+
+def is_wind_down(inp: SettlementInput) -> bool:
+    """R12: the year lies after the mutually agreed end of the whole agreement."""
+    end = inp.settings.contract_end
+    return end is not None and inp.settings.year > end.year
+
+
+def active_parties(inp: SettlementInput, region: str) -> list[Party]:
+    """The parties that carry the region's costs in the year (R6; R12: those at the end)."""
+    year = inp.settings.contract_end.year if is_wind_down(inp) else inp.settings.year
+    return [p for p in inp.parties if p.region == region and p.is_active_in(year)]
+
+
+def settle_region(
+    inp: SettlementInput, region: str, rate: Decimal, due, notices: list[Notice]
+) -> RegionResult | None:
+    settings = inp.settings
+    parties = active_parties(inp, region)
+    employer = next(p for p in parties if p.is_employer)
+    positions = [p for p in inp.positions if p.employer == employer.name]
+    material = tuple(c for c in inp.material_costs if c.employer == employer.name)
+    if not positions and not material:
+        notices.append(
+            Notice(
+                f"Region {region} übersprungen: keine Kosten für die Anstellungskörperschaft "
+                f"{employer.full_name} angegeben.",
+                Severity.INFO,
+            )
+        )
+        return None
+
+    position_results = tuple(subsidise(p, rate) for p in positions)
+    for p in positions:
+        if p.vzae < MIN_ELIGIBLE_VZAE:
+            notices.append(
+                Notice(
+                    f"Stelle „{p.label}“ ({employer.full_name}) hat {format_decimal(p.vzae)} VZÄ: "
+                    f"Stellen unter 0,5 VZÄ werden im Landesprogramm nicht gefördert. "
+                    f"Ihre Kosten zählen mit, die berechnete Förderung bitte prüfen.",
+                    where=p.where,
+                )
+            )
+    personnel = sum((p.personnel_costs for p in positions), ZERO)
+    material_total = sum((c.amount for c in material), ZERO)
+    costs = personnel + material_total
+    computed = sum((r.subsidy for r in position_results), ZERO)
+    received = inp.subsidies_received.get(employer.name)
+
+    if settings.subsidy_lapsed:
+        subsidy = ZERO
+        if received:
+            notices.append(
+                Notice(
+                    f"Region {region}: Landesförderung ist als entfallen markiert; die "
+                    f"angegebene erhaltene Förderung von {format_eur(received)} wird nicht "
+                    f"abgezogen (R5)."
+                )
+            )
+    elif received is not None:
+        subsidy = received
+        if received != computed:
+            notices.append(
+                Notice(
+                    f"Region {region}: erhaltene Förderung {format_eur(received)} weicht von "
+                    f"der berechneten {format_eur(computed)} ab "
+                    f"(Differenz {format_eur(received - computed)}); abgerechnet wird die "
+                    f"erhaltene."
+                )
+            )
+    else:
+        subsidy = computed
+    eigenanteil = costs - subsidy
+    if eigenanteil < 0:
+        notices.append(
+            Notice(
+                f"Region {region}: die Förderung übersteigt die Kosten; der Eigenanteil ist "
+                f"negativ ({format_eur(eigenanteil)}) und wird den Partnern erstattet."
+            )
+        )
+
+    basis, keys, inherited = split_keys(inp, region, parties)
+    total = sum(keys.values(), Decimal(0))
+    shares = split_eigenanteil(eigenanteil, parties, keys, total)
+    advances = advances_by_party(inp)
+    vat_rate = settings.vat_rate
+    billed = []
+    for party, net in shares:
+        if party.is_employer:
+            billed.append(
+                Share(party, keys[party.name], keys[party.name] / total, net, gross=net,
+                      balance=net, inherited=inherited.get(party.name, Decimal(0)))
+            )
+            continue
+        vat = round_cents(net * vat_rate)
+        gross = net + vat
+        paid = advances.get(party.name, ZERO)
+        billed.append(
+            Share(
+                party=party,
+                key=keys[party.name],
+                fraction=keys[party.name] / total,
+                net=net,
+                vat=vat,
+                gross=gross,
+                advances=paid,
+                balance=gross - paid,
+                due_date=due,
+                inherited=inherited.get(party.name, Decimal(0)),
+            )
+        )
+    exited = tuple(p for p in inp.parties if p.region == region and p not in parties)
+    return RegionResult(
+        region=region,
+        employer=employer,
+        positions=position_results,
+        material_costs=material,
+        personnel_costs=personnel,
+        material_costs_total=material_total,
+        costs=costs,
+        subsidy_computed=computed,
+        subsidy_received=received,
+        subsidy=subsidy,
+        eigenanteil=eigenanteil,
+        key_basis=basis,
+        key_total=total,
+        shares=tuple(billed),
+        exited=exited,
+        wind_down=is_wind_down(inp),
+    )
+
+
+def subsidise(position, rate: Decimal) -> PositionResult:
+    """R2: ``min(rate × VZÄ × months / 12, personnel costs)``, rounded to cents.
+
+    2.5 VZÄ are usually several positions: 1.0 VZÄ for 12 months at 57,000 → 57,000.00;
+    0.5 VZÄ for 7.5 months → 57,000 × 0.5 × 7.5 / 12 = 17,812.50; capped at costs of 15,000.
+    """
+    uncapped = round_cents(rate * position.vzae * position.months / 12)
+    return PositionResult(position, min(uncapped, position.personnel_costs), uncapped)
+
+
+def split_keys(
+    inp: SettlementInput, region: str, parties: list[Party]
+) -> tuple[KeyBasis, dict[str, Decimal], dict[str, Decimal]]:
+    """R4–R6 and R12: the key of each active party, and the Stundenanteil it inherited."""
+    if inp.settings.subsidy_lapsed or is_wind_down(inp):
+        return KeyBasis.EQUAL, {p.name: Decimal(1) for p in parties}, {}
+    if any(p.name in inp.hours for p in parties):
+        return KeyBasis.HOURS, {p.name: inp.hours[p.name] for p in parties}, {}
+    left = [p for p in inp.parties if p.region == region and p not in parties]
+    freed = sum((p.stundenanteil for p in left), Decimal(0))
+    inherited = freed / len(parties)
+    keys = {p.name: p.stundenanteil + inherited for p in parties}
+    return KeyBasis.STUNDENANTEIL, keys, ({p.name: inherited for p in parties} if left else {})
+
+
+def split_eigenanteil(
+    eigenanteil: Decimal, parties: list[Party], keys: dict[str, Decimal], total: Decimal
+) -> list[tuple[Party, Decimal]]:
+    """R7: each partner pays ``round(Eigenanteil × key / total, 2)``; the employer the rest.
+
+    Five equal partners of 100.00: 20.00 each. Three equal parties of 100.00 (one the
+    employer): partners 33.33 each, the employer 33.34, so the parts add up to the cent.
+    """
+    partners = [
+        (p, round_cents(eigenanteil * keys[p.name] / total)) for p in parties if not p.is_employer
+    ]
+    employer = next(p for p in parties if p.is_employer)
+    rest = eigenanteil - sum((net for _, net in partners), ZERO)
+    return [(employer, rest), *partners]
+
+
+def advances_by_party(inp: SettlementInput) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for advance in inp.advances:
+        totals[advance.party] = totals.get(advance.party, ZERO) + advance.amount
+    return totals
+
+
+def check_settlement(settlement: Settlement, inp: SettlementInput) -> None:
+    """Invariants that hold for every settlement, or kim-excel has a bug.
+
+    - per region: costs = personnel + material; Eigenanteil = costs − subsidy;
+      the shares add up to the Eigenanteil to the cent;
+    - exactly one employer per region; every active party of a settled region appears
+      exactly once in all of the settlement; no party that has left is billed;
+    - every amount is whole cents; gross = net + VAT; balance = gross − advances.
+    """
+    seen: set[str] = set()
+
+    def fail(message: str) -> None:
+        raise InvariantViolation(message)
+
+    for region in settlement.regions:
+        if region.costs != region.personnel_costs + region.material_costs_total:
+            fail(f"{region.region}: costs do not add up")
+        if region.eigenanteil != region.costs - region.subsidy:
+            fail(f"{region.region}: Eigenanteil != costs - subsidy")
+        if sum((s.net for s in region.shares), ZERO) != region.eigenanteil:
+            fail(f"{region.region}: shares do not add up to the Eigenanteil")
+        if sum(1 for s in region.shares if s.is_employer) != 1:
+            fail(f"{region.region}: not exactly one employer")
+        expected = {p.name for p in active_parties(inp, region.region)}
+        names = [s.party.name for s in region.shares]
+        if sorted(names) != sorted(expected):
+            fail(f"{region.region}: parties {names} != active {sorted(expected)}")
+        for share in region.shares:
+            if share.party.name in seen:
+                fail(f"{share.party.name} appears twice")
+            seen.add(share.party.name)
+            amounts = (share.net, share.vat, share.gross, share.advances, share.balance)
+            if any(a != round_cents(a) for a in amounts):
+                fail(f"{share.party.name}: amount not in whole cents")
+            if share.gross != share.net + share.vat or share.balance != share.gross - share.advances:
+                fail(f"{share.party.name}: gross or balance inconsistent")
+            if not share.party.is_active_in(settlement.year) and not region.wind_down:
+                fail(f"{share.party.name} has left and must not be billed")

@@ -1,0 +1,107 @@
+"""Money: exact amounts in EUR as ``decimal.Decimal``, never binary floats.
+
+Every amount in kim-excel passes through :func:`money` once, at the edge where it enters
+(a workbook cell, a setting, a test), and is rounded only by :func:`round_cents`.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+# Floats read from Excel cells carry binary noise (0.1 + 0.2 = 0.30000000000000004).
+# A cell value within this distance of a whole cent is that cent; anything further
+# away has real fractions of a cent and is refused.
+_FLOAT_NOISE = Decimal("0.000001")
+
+
+class NotMoney(ValueError):
+    """A value that is not an exact amount of EUR."""
+
+
+def round_cents(amount: Decimal) -> Decimal:
+    """Round to whole cents, commercially: half away from zero (Excel's ``ROUND(x; 2)``).
+
+    >>> round_cents(Decimal("2.675")), round_cents(Decimal("-2.675")), round_cents(Decimal("2.674"))
+    (Decimal('2.68'), Decimal('-2.68'), Decimal('2.67'))
+
+    Python's ``round()`` would give 2.67 for the float 2.675 (banker's rounding of a binary
+    number that is really 2.67499…); this is why no float ever reaches this function.
+    """
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money(value: object) -> Decimal:
+    """The one constructor for amounts: exact cents as ``Decimal``.
+
+    Accepts ``Decimal``, ``int``, decimal strings (``"1234.50"``) and floats that denote a
+    whole number of cents up to binary noise (what Excel stores for ``1234.5``).
+    Refuses fractions of a cent, NaN, infinities and anything else with :class:`NotMoney`.
+
+    >>> money(1234.5), money("0.1"), money(0.1 + 0.2)
+    (Decimal('1234.50'), Decimal('0.10'), Decimal('0.30'))
+    """
+    if isinstance(value, bool):
+        raise NotMoney(f"{value!r} ist kein Betrag")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotMoney(f"{value!r} ist kein Betrag")
+        exact = Decimal(repr(value))
+        rounded = round_cents(exact)
+        if abs(exact - rounded) > _FLOAT_NOISE:
+            raise NotMoney(f"{value!r} hat Bruchteile eines Cents")
+        return rounded
+    if isinstance(value, int):
+        return Decimal(value).quantize(CENT)
+    if isinstance(value, (Decimal, str)):
+        try:
+            exact = Decimal(value)
+        except InvalidOperation:
+            raise NotMoney(f"{value!r} ist kein Betrag") from None
+        if not exact.is_finite():
+            raise NotMoney(f"{value!r} ist kein Betrag")
+        if exact != exact.quantize(CENT, rounding=ROUND_HALF_UP):
+            raise NotMoney(f"{value!r} hat Bruchteile eines Cents")
+        return exact.quantize(CENT)
+    raise NotMoney(f"{value!r} ist kein Betrag")
+
+
+def number(value: object) -> Decimal:
+    """An exact non-money quantity (VZÄ, months, hours, percent) from a cell value.
+
+    Floats become the shortest decimal that round-trips (``0.625`` → ``Decimal("0.625")``).
+    """
+    if isinstance(value, bool):
+        raise NotMoney(f"{value!r} ist keine Zahl")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotMoney(f"{value!r} ist keine Zahl")
+        return Decimal(repr(value))
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise NotMoney(f"{value!r} ist keine Zahl") from None
+        if not result.is_finite():
+            raise NotMoney(f"{value!r} ist keine Zahl")
+        return result
+    raise NotMoney(f"{value!r} ist keine Zahl")
+
+
+def format_eur(amount: Decimal, symbol: bool = True) -> str:
+    """German notation for people: ``1234567.5`` → ``1.234.567,50 €``."""
+    text = f"{round_cents(amount):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return f"{text} €" if symbol else text
+
+
+def format_decimal(value: Decimal, places: int | None = None) -> str:
+    """German notation of a plain number: ``0.625`` → ``0,625``; no thousands separator."""
+    if places is not None:
+        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = format(value.normalize(), "f") if places is None else format(value, "f")
+    return text.replace(".", ",")

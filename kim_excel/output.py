@@ -1,0 +1,137 @@
+"""Atomic output: a run's files appear all at once or not at all, and nothing is lost.
+
+A run writes ``<ausgabe>/<J>/`` into a staging folder beside it, then swaps the folders with
+two renames. Files in the old folder that the run does not produce (e-mail drafts, the send
+log, plan figures) are carried over into the new one first. A lock file keeps two runs on
+the same output folder apart. A run killed between the two renames leaves the old folder
+under a hidden name; the next run puts it back before it starts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kim_excel.errors import KimError, OutputLocked
+
+# What a settlement run produces; everything else in <J>/ belongs to other commands.
+GENERATED = re.compile(
+    r"^(Abrechnung_\d{4}_[A-Za-z0-9_-]+\.(xlsx|pdf)|Uebersicht_\d{4}\.xlsx|"
+    r"Buchungsliste_\d{4}\.csv|LIESMICH\.txt)$"
+)
+LOCK_NAME = ".kim-excel.lock"
+
+TRANSLITERATION = {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+
+
+def ascii_name(name: str) -> str:
+    """A safe ASCII file-name part: ``Lüdinghausen`` → ``Luedinghausen``.
+
+    Outlook mangles non-ASCII attachment names; path characters could escape the folder.
+    Anything but letters, digits, ``-`` and ``_`` becomes ``_``.
+    """
+    text = "".join(TRANSLITERATION.get(ch, ch) for ch in name)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
+    return text or "Kommune"
+
+
+@contextmanager
+def output_lock(ausgabe: Path) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    ausgabe.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(ausgabe / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputLocked(
+            f"Ein anderer kim-excel-Lauf schreibt gerade in „{ausgabe}“. Bitte warten, bis er "
+            f"fertig ist, und dann erneut starten."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def recover(target: Path) -> None:
+    """Put back a folder that a killed run left renamed aside, and sweep its leftovers."""
+    parent = target.parent
+    if not parent.exists():
+        return
+    aside = sorted(parent.glob(f".{target.name}.alt-*"))
+    if aside and not target.exists():
+        aside[-1].rename(target)
+        aside = aside[:-1]
+    for leftover in [*aside, *parent.glob(f".{target.name}.neu-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty staging folder; on success it replaces ``target`` atomically.
+
+    The caller must hold :func:`output_lock` for ``target.parent``.
+    """
+    recover(target)
+    staging = target.parent / f".{target.name}.neu-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        publish(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(staging: Path, target: Path) -> None:
+    if target.exists():
+        carry_over(target, staging)
+    aside = target.parent / f".{target.name}.alt-{os.getpid()}"
+    try:
+        if target.exists():
+            target.rename(aside)
+        staging.rename(target)
+    except PermissionError:
+        if aside.exists() and not target.exists():
+            aside.rename(target)
+        raise KimError(
+            f"„{target}“ kann nicht ersetzt werden: vermutlich ist eine Datei daraus in Excel "
+            f"geöffnet. Bitte schließen und erneut starten; die bisherigen Ergebnisse sind "
+            f"unverändert."
+        ) from None
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def carry_over(old: Path, new: Path) -> None:
+    """Bring files the run did not produce from the old folder into the new one."""
+    for entry in old.iterdir():
+        if GENERATED.match(entry.name) or (new / entry.name).exists():
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, new / entry.name, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(entry, new / entry.name)
+
+
+def _link_or_copy(src, dst) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write one file so that readers see the old or the new content, never half."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
