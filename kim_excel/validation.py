@@ -18,7 +18,6 @@ from pathlib import Path
 from kim_excel.errors import InputError
 from kim_excel.model import (
     EMPLOYER,
-    KOSTENART_PERSONAL,
     KOSTENARTEN,
     PARTNER,
     ROLES,

@@ -1,0 +1,66 @@
+"""The blank form: the committed file is what `kim-excel vorlage` writes, and it reads back."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kim_excel.cli import main
+from kim_excel.errors import InputError
+from kim_excel.validation import load_input
+from tests.builders import example_2024, write
+from tests.xlsx_content import workbook_content
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_committed_template_matches_what_vorlage_writes(tmp_path):
+    result = CliRunner().invoke(main, ["vorlage", str(tmp_path / "neu.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "Vorlage geschrieben" in result.output
+    assert workbook_content(tmp_path / "neu.xlsx") == workbook_content(
+        ROOT / "templates" / "Abrechnung_Vorlage.xlsx")
+
+
+def test_shipped_example_is_what_the_example_builder_writes(tmp_path):
+    write(example_2024(), tmp_path / "beispiel.xlsx")
+    assert workbook_content(tmp_path / "beispiel.xlsx") == workbook_content(
+        ROOT / "input" / "Beispiel_Abrechnung_2024.xlsx")
+
+
+def test_blank_form_has_the_eleven_parties_and_the_spec_defaults(tmp_path):
+    from openpyxl import load_workbook
+
+    path = tmp_path / "v.xlsx"
+    CliRunner().invoke(main, ["vorlage", str(path)])
+    wb = load_workbook(path)
+    assert wb.sheetnames[:8] == ["Anleitung", "Einstellungen", "Vertragsparteien",
+                                 "Personalkosten", "Sachkosten", "Förderung", "Stunden",
+                                 "Abschläge"]
+    parties = [r for r in wb["Vertragsparteien"].iter_rows(min_row=2, values_only=True) if r[0]]
+    assert len(parties) == 11
+    nordkirchen = next(r for r in parties if r[0] == "Nordkirchen")
+    assert nordkirchen[7] == "59394"  # the agreement's 49394 is a typo
+    settings = {r[0]: r[1] for r in wb["Einstellungen"].iter_rows(min_row=2, values_only=True)}
+    assert settings["Förderbetrag je VZÄ"] == 57000
+    assert settings["Landesförderung entfallen"] == "Nein"
+    assert settings["Umsatzsteuersatz"] == 0
+    assert settings["Zahlungsziel (Tage)"] == 30
+    assert settings["Kündigungsfrist (Monate)"] == 18
+    kinds = [v.formula1 for v in wb["Sachkosten"].data_validations.dataValidation]
+    assert any("Technische Ausstattung" in (k or "") for k in kinds)
+    assert wb["Personalkosten"].freeze_panes == "A2"
+
+
+def test_blank_form_asks_for_the_year_and_the_bank_details_of_the_employers(tmp_path):
+    path = tmp_path / "v.xlsx"
+    CliRunner().invoke(main, ["vorlage", str(path)])
+    with pytest.raises(InputError) as err:
+        load_input(path, date(2026, 1, 1))
+    messages = [str(p) for p in err.value.problems]
+    assert any("Einstellungen!B2: Abrechnungsjahr fehlt" in m for m in messages)
+    assert any("Vertragsparteien!K2: IBAN fehlt für die Anstellungskörperschaft Coesfeld" in m
+               for m in messages)
