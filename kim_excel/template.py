@@ -169,7 +169,8 @@ def _formats(wb) -> dict:
         "wrap": wb.add_format({"text_wrap": True, "valign": "top"}),
         "header": wb.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF",
                                  "border": 1, "text_wrap": True, "valign": "vcenter"}),
-        "text": wb.add_format({**input_fill, "num_format": "@"}),
+        "text": wb.add_format({**input_fill, "num_format": "@", "text_wrap": True,
+                               "valign": "top"}),
         "general": wb.add_format(input_fill),
         "eur": wb.add_format({**input_fill, "num_format": '#,##0.00 "€"'}),
         "vzae": wb.add_format({**input_fill, "num_format": "0.0##"}),
@@ -192,7 +193,7 @@ def _instructions(wb, f) -> None:
 def _settings_sheet(wb, f, values: dict[str, object]) -> None:
     ws = wb.add_worksheet(EINSTELLUNGEN)
     ws.set_column(0, 0, 28, f["label"])
-    ws.set_column(1, 1, 40)
+    ws.set_column(1, 1, 60)
     ws.set_column(2, 2, 80, f["help"])
     for col, header in enumerate(("Einstellung", "Wert", "Erläuterung")):
         ws.write_string(0, col, header, f["header"])
@@ -204,12 +205,10 @@ def _settings_sheet(wb, f, values: dict[str, object]) -> None:
         kind = kinds.get(name, "general")
         _write(ws, row, 1, values.get(name, ""), f[kind], kind)
         ws.write_string(row, 2, help_text, f["help"])
+        value_lines = len(str(values.get(name, ""))) // 55 + 1 if kind == "text" else 1
+        ws.set_row(row, 15 * max(len(help_text) // 75 + 1, value_lines))
         if name == S_LAPSED:
             ws.data_validation(row, 1, row, 1, {"validate": "list", "source": ["Ja", "Nein"]})
-    ws.set_row(SETTING_HELP.__len__(), None)
-    note_row = list(SETTING_HELP).index(S_VAT_NOTE) + 1
-    ws.set_row(note_row, 45)
-    f["text"].set_text_wrap()
 
 
 def _data_sheet(wb, f, name: str, headers: Sequence[str], rows: list[dict[str, object]],
