@@ -94,6 +94,7 @@ class Party:
     contact: str = ""
     phone: str = ""
     kassenzeichen: str = ""
+    where: CellRef | None = field(default=None, compare=False)  # its row in the sheet
 
     @property
     def full_name(self) -> str:

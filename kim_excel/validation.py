@@ -127,6 +127,7 @@ def load_input(source: Path, today: date) -> tuple[SettlementInput, list[Notice]
     merged = merge(parsed, out)
     if out.problems or merged is None:
         raise InputError(out.problems)
+    merged = with_successors(merged, out)
     check_agreement(merged, out)
     if out.problems:
         raise InputError(out.problems)
@@ -335,11 +336,12 @@ def parse_settings(table: Table, today: date, out: Collector) -> Settings | None
         rows[name] = (row["Wert"], table.ref(index, "Wert"))
 
     def get(name: str) -> tuple[object, CellRef]:
-        return rows.get(name, ("", CellRef(table.file, table.sheet, f"Zeile „{name}“")))
+        return rows.get(name, ("", CellRef(table.file, table.sheet)))
 
     value, where = get(S_YEAR)
     if is_empty(value):
-        out.error(where, "Abrechnungsjahr fehlt; erwartet: eine Jahreszahl wie 2024.")
+        out.error(where, f"„{S_YEAR}“ fehlt; erwartet: eine Jahreszahl wie 2024 in Spalte "
+                         f"„Wert“.")
         year = None
     else:
         year = int_value(value, where, out, "Abrechnungsjahr", 2000, 2100)
@@ -476,6 +478,7 @@ def parse_parties(table: Table, out: Collector) -> list[Party]:
             city=required_texts["Ort"], email=email, iban=iban or "", bic=bic or "",
             bank=bank, contact=text_value(row["Ansprechpartner"]),
             phone=text_value(row["Telefon"]), kassenzeichen=text_value(row["Kassenzeichen"]),
+            where=at("Kommune"),
         ))
     if not parties and not out.problems:
         out.error(table.header_ref(), "Es sind keine Vertragsparteien eingetragen.")
@@ -708,6 +711,32 @@ def merge_keyed(sources, sheet: str, out: Collector) -> dict[str, tuple[Decimal,
 # ------------------------------------------------------------- the agreement
 
 
+def with_successors(inp: SettlementInput, out: Collector) -> SettlementInput:
+    """R6: a successor employer (a second row with that role, its predecessor with an exit
+    date) takes office in the year after the predecessor left; until then it is a partner.
+
+    Billerbeck named as successor of Coesfeld, who leaves on 31.12.2025: in 2025 Coesfeld
+    bills Billerbeck as a partner; from 2026 Billerbeck is the Anstellungskörperschaft.
+    """
+    year = inp.settings.year
+    parties = list(inp.parties)
+    for region in dict.fromkeys(p.region for p in parties):
+        serving = [p for p in parties if p.region == region and p.is_employer
+                   and p.is_active_in(year)]
+        leaving = [p for p in serving if p.exit_date is not None]
+        staying = [p for p in serving if p.exit_date is None]
+        if len(serving) > 1 and len(staying) == 1 and len(leaving) == len(serving) - 1:
+            successor = staying[0]
+            parties[parties.index(successor)] = replace(successor, role=PARTNER)
+            start = max(p.exit_date for p in leaving).year + 1
+            out.notices.append(Notice(
+                f"{successor.name} ist als neue Anstellungskörperschaft der Region {region} "
+                f"benannt und übernimmt ab {start}; {year} rechnet noch "
+                f"{leaving[0].name} ab, {successor.name} ist {year} Partnerkommune.",
+                Severity.INFO, successor.where))
+    return replace(inp, parties=tuple(parties))
+
+
 def check_agreement(inp: SettlementInput, out: Collector) -> None:
     """Checks across sheets: roles, regions, names used in the cost sheets, hours, R12."""
     year = inp.settings.year
@@ -722,12 +751,12 @@ def check_agreement(inp: SettlementInput, out: Collector) -> None:
         employers = [p for p in active if p.is_employer]
         left_employers = [p for p in members if p.is_employer and p not in active]
         if len(employers) > 1:
-            out.error(parties_where,
+            out.error(employers[1].where or parties_where,
                       f"Region {region} hat {year} mehrere Anstellungskörperschaften "
                       f"({', '.join(p.name for p in employers)}); erlaubt ist genau eine. "
                       f"Eine Nachfolgerin setzt voraus, dass die bisherige ausgeschieden ist.")
         elif not employers and left_employers:
-            out.error(parties_where,
+            out.error(left_employers[0].where or parties_where,
                       f"Anstellungskörperschaft {left_employers[0].name} ist zum "
                       f"{describe(left_employers[0].exit_date)} ausgeschieden, für Region "
                       f"{region} ist aber keine neue benannt (zweite Zeile mit der Rolle "

@@ -61,6 +61,6 @@ def test_blank_form_asks_for_the_year_and_the_bank_details_of_the_employers(tmp_
     with pytest.raises(InputError) as err:
         load_input(path, date(2026, 1, 1))
     messages = [str(p) for p in err.value.problems]
-    assert any("Einstellungen!B2: Abrechnungsjahr fehlt" in m for m in messages)
+    assert any("Einstellungen!B2: „Abrechnungsjahr“ fehlt" in m for m in messages)
     assert any("Vertragsparteien!K2: IBAN fehlt für die Anstellungskörperschaft Coesfeld" in m
                for m in messages)
