@@ -298,7 +298,8 @@ def check_against_booking(settlement: Settlement, folder: Path) -> None:
                         f"({path.name} fehlt) – bitte zuerst `kim-excel abrechnen` ausführen.")
     try:
         booked = read_booking(path)
-    except (OSError, UnicodeDecodeError, KeyError, ValueError, InvalidOperation):
+    except (OSError, UnicodeDecodeError, KeyError, ValueError, InvalidOperation,
+            AttributeError, TypeError):  # a damaged or hand-edited file
         raise MailError(f"{path.name} ist nicht lesbar. {STALE}.") from None
     differences = []
     expected = {}

@@ -34,7 +34,15 @@ from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 
 from kim_excel.cli import main
-from kim_excel.mailing import LOG_COLUMNS, STALE, SmtpConfig, load_smtp_config
+from kim_excel.mailing import (
+    LOG_COLUMNS,
+    STALE,
+    LogEntry,
+    SmtpConfig,
+    append_log,
+    load_smtp_config,
+    read_log,
+)
 from kim_excel.pipeline import run_settlement
 from tests.builders import D, clone, example_2024, write
 
@@ -383,7 +391,10 @@ def test_a_test_run_goes_to_one_address_and_does_not_count_as_sent(settled, smtp
     assert test.exit_code == 0, test.output
     assert mailbox.recipients() == ["pruefung@coesfeld.example"] * 8
     assert {m["To"] for _, _, m in mailbox.messages} == {"pruefung@coesfeld.example"}
-    assert {r["Ergebnis"] for r in log_rows(settled)} == {"Test"}
+    rows = log_rows(settled)
+    assert {r["Ergebnis"] for r in rows} == {"Test"}
+    assert {r["Empfaenger"] for r in rows} == {"pruefung@coesfeld.example"}
+    assert "Probe statt an kaemmerei@billerbeck.example" in {r["Meldung"] for r in rows}
 
     mailbox.messages.clear()
     real = versenden(settled, "--senden", "--ja", env=smtp_env(mailbox))
@@ -661,3 +672,53 @@ def test_an_employer_without_address_cannot_send_but_its_drafts_are_written(tmp_
     assert sent.exit_code == 1
     assert "Gemeinde Nottuln: NICHT gesendet – kein Absender" in sent.stderr
     assert len(mailbox.messages) == 7
+
+
+# ------------------------------------------------------------------------------ the log itself
+
+
+def entry(partner: str, result: str = "gesendet") -> LogEntry:
+    return LogEntry("02.03.2025 10:00:00", partner, f"kaemmerei@{partner.lower()}.example",
+                    f"Abrechnung_2024_{partner}.xlsx", "ab" * 32, "<1@x.example>", result, "")
+
+
+def test_the_log_only_ever_grows_even_after_a_line_cut_off_by_a_crash(tmp_path):
+    log = tmp_path / "versand.csv"
+    append_log(log, entry("Billerbeck"))
+    cut_off = log.read_bytes() + b"02.03.2025 10:00:01;Havix"  # a crash in mid-line
+    log.write_bytes(cut_off)
+
+    append_log(log, entry("Olfen"))
+
+    assert log.read_bytes().startswith(cut_off)
+    assert [(e.partner, e.result) for e in read_log(log)] == [("Billerbeck", "gesendet"),
+                                                               ("Olfen", "gesendet")]
+
+
+def test_the_log_still_counts_after_excel_saved_it_as_ansi(tmp_path):
+    """Excel's plain "CSV" is cp1252 without BOM: Lüdinghausen must still be recognised."""
+    log = tmp_path / "versand.csv"
+    append_log(log, entry("Lüdinghausen"))
+    log.write_bytes(log.read_bytes().decode("utf-8-sig").encode("cp1252"))
+
+    assert [e.partner for e in read_log(log)] == ["Lüdinghausen"]
+
+
+def test_an_and_erneut_only_make_sense_when_sending(settled):
+    result = versenden(settled, "--an", "pruefung@coesfeld.example")
+    assert result.exit_code == 2
+    assert "--an und --erneut gelten nur zusammen mit --senden." in result.output
+    assert not (settled.year / "E-Mails").exists()
+
+
+def test_no_mail_while_a_settlement_run_writes_the_same_output(settled, smtp_server):
+    """Attachments must not be swapped under a send: the run's lock keeps them apart."""
+    from kim_excel.output import output_lock
+
+    mailbox = smtp_server()
+    with output_lock(settled.ausgabe):
+        result = versenden(settled, "--senden", "--ja", env=smtp_env(mailbox))
+
+    assert result.exit_code == 1
+    assert "Ein anderer kim-excel-Lauf schreibt gerade" in result.stderr
+    assert mailbox.messages == []
