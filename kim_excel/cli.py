@@ -101,3 +101,89 @@ def vorlage(pfad: Path) -> None:
         click.echo(f"Fehler: {pfad} kann nicht geschrieben werden ({exc.strerror}).", err=True)
         sys.exit(1)
     click.echo(f"Vorlage geschrieben: {pfad}")
+
+
+@main.command()
+@click.option("--jahr", type=int, required=True, help="Abrechnungsjahr, das versandt wird.")
+@EINGANG
+@AUSGABE
+@click.option("--senden", is_flag=True,
+              help="Wirklich per SMTP senden. Ohne: nur Entwürfe (.eml) in <ausgabe>/<J>/E-Mails/.")
+@click.option("--ja", is_flag=True, help="Ohne Rückfrage senden.")
+@click.option("--an", "test_address", metavar="ADRESSE", default="",
+              help="Probeversand: alle E-Mails an diese eine Adresse statt an die Kommunen.")
+@click.option("--erneut", is_flag=True, help="Auch bereits gesendete Abrechnungen erneut senden.")
+def versenden(jahr: int, eingang: Path, ausgabe: Path, senden: bool, ja: bool,
+              test_address: str, erneut: bool) -> None:
+    """Abrechnungen per E-Mail: erst Entwürfe zum Prüfen, mit --senden über SMTP.
+
+    SMTP-Einstellungen: Umgebungsvariablen KIM_SMTP_HOST, KIM_SMTP_PORT, KIM_SMTP_USER,
+    KIM_SMTP_PASSWORD, KIM_SMTP_STARTTLS, KIM_SMTP_FROM, KIM_SMTP_CAFILE oder die Datei
+    kim-excel-smtp.ini (siehe README).
+    """
+    from kim_excel import mailing
+    from kim_excel.output import output_lock
+
+    if (test_address or erneut) and not senden:
+        raise click.UsageError("--an und --erneut gelten nur zusammen mit --senden.")
+    if test_address and "@" not in test_address:
+        raise click.UsageError(f"--an „{test_address}“ ist keine E-Mail-Adresse.")
+    try:
+        config = mailing.load_smtp_config()
+        if senden:
+            mailing.require_server(config)
+        with output_lock(ausgabe):
+            batch = mailing.load_batch(eingang, ausgabe, jahr, date.today(), config)
+            if not senden:
+                report = mailing.write_drafts(batch)
+                echo_lines(f"  {path.name}  an {item.recipient or '(keine Adresse)'}"
+                           for path, item in zip(report.files, batch.items, strict=True))
+                echo_lines((f"Warnung: {w}" for w in report.warnings), err=True)
+                click.echo(f"{len(report.files)} Entwürfe geschrieben nach "
+                           f"{report.files[0].parent if report.files else batch.folder}/ – "
+                           f"bitte prüfen. Senden mit: kim-excel versenden --jahr {jahr} "
+                           f"--senden")
+                return
+            done = send_batch(batch, config, test_address, erneut, ja)
+    except KimError as exc:
+        fail(exc)
+    sys.exit(0 if done else 1)
+
+
+def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool:
+    """Show the plan, ask, send; True when everything due has gone out."""
+    from kim_excel import mailing
+
+    plan = mailing.plan_sending(batch, test_address, again)
+    mode = f" – PROBEVERSAND an {test_address}" if test_address else ""
+    click.echo(f"E-Mail-Versand der Abrechnungen {batch.settlement.year} über "
+               f"{config.host}:{config.port}{mode}:")
+    echo_lines(p.line() for p in plan)
+    if config.user and not config.starttls:
+        click.echo("Warnung: Anmeldung ohne Verschlüsselung (KIM_SMTP_STARTTLS=nein) – das "
+                   "Passwort geht unverschlüsselt über das Netz.", err=True)
+    due = [p for p in plan if p.action is not mailing.Action.ALREADY_SENT]
+    to_send = [p for p in plan if p.action is mailing.Action.SEND]
+    if not due:
+        click.echo("Alle Abrechnungen sind bereits gesendet; nichts zu tun.")
+        return True
+    if to_send and not yes:
+        try:
+            answer = click.prompt(f"{len(to_send)} E-Mail(s) jetzt senden? [j/N]", default="n",
+                                  show_default=False)
+        except click.Abort:
+            click.echo("\nKeine Bestätigung möglich (keine Eingabe) – nichts gesendet. Ohne "
+                       "Rückfrage senden: --ja", err=True)
+            return False
+        if answer.strip().lower() not in ("j", "ja", "y", "yes"):
+            click.echo("Abgebrochen – nichts gesendet.")
+            return False
+    outcomes = mailing.send_planned(batch, plan, config,
+                                    on_outcome=lambda o: click.echo(o.line(), err=not o.ok))
+    failed = [o for o in outcomes if not o.ok]
+    sent = len(outcomes) - len(failed)
+    click.echo(f"{sent} von {len(due)} E-Mail(s) gesendet"
+               + (f", {len(failed)} nicht: " + ", ".join(o.planned.item.partner.name
+                                                        for o in failed) if failed else "")
+               + f". Protokoll: {batch.log_path}")
+    return not failed
