@@ -311,6 +311,7 @@ class PlanFormats:
         self.head_num = add(bold=True, bg_color="#D9E1F2", border=1, text_wrap=True,
                             align="right")
         self.text = add(border=1)
+        self.text_right = add(border=1, align="right")
         self.link = add(border=1, font_color="#0563C1", underline=1)
         self.text_bold = add(border=1, bold=True)
         self.eur = add(border=1, num_format=self.EUR)
@@ -428,7 +429,7 @@ class PlanWriter:
         f = self.f
         if before is None:
             ws.write_string(row, value_col + 1, "–" if self.prev is None else "kein Wert",
-                            f.text)
+                            f.text_right)
             ws.write_blank(row, value_col + 2, None, f.text)
             return
         ws.write_number(row, value_col + 1, money_float(before), f.eur)
@@ -449,7 +450,7 @@ class PlanWriter:
     def employer_sheet(self, name: str, fig: EmployerFigures) -> None:
         f, region, year = self.f, fig.region, self.plan.year
         employer = region.employer
-        ws = self.sheet(name, (46, 20, 20, 20),
+        ws = self.sheet(name, (50, 18, 18, 18),
                         f"Kommunales Case-Management – Planzahlen {year}",
                         f"{employer.full_name} · Anstellungskörperschaft der Region "
                         f"{region.region}")
@@ -593,7 +594,7 @@ class PlanWriter:
         f, year = self.f, self.plan.year
         s = self.plan.settlement
         employer = region.employer
-        ws = self.sheet(name, (46, 20, 20, 20),
+        ws = self.sheet(name, (50, 18, 18, 18),
                         f"Kommunales Case-Management – Planzahlen {year}",
                         f"{share.party.full_name} · Partnerkommune der Region {region.region}")
         row = 5
