@@ -145,6 +145,8 @@ def settle_region(
             )
         )
 
+    if is_wind_down(inp):
+        notices.append(wind_down_notice(inp, region, parties, subsidy))
     basis, keys, inherited = split_keys(inp, region, parties)
     total = sum(keys.values(), Decimal(0))
     shares = split_eigenanteil(eigenanteil, parties, keys, total)
@@ -194,6 +196,27 @@ def settle_region(
         exited=exited,
         wind_down=is_wind_down(inp),
     )
+
+
+def wind_down_notice(inp: SettlementInput, region: str, parties: list[Party],
+                     subsidy: Decimal) -> Notice:
+    """R12 says what is split (personnel and Sachkosten), not whether the subsidy still
+    comes: it is deducted as in every year (§ 2 uses it to cover the costs), so the clerk
+    is asked to state what was actually received."""
+    end = inp.settings.contract_end
+    text = (f"{inp.settings.year} ist Abwicklungsjahr: Der Vertrag endete am "
+            f"{end:%d.%m.%Y} (§ 4 Abs. 3); die Kosten werden zu gleichen Teilen auf die "
+            f"bisherigen Vertragsparteien der Region {region} verteilt "
+            f"({', '.join(p.name for p in parties)}). ")
+    if inp.settings.subsidy_lapsed:
+        text += "Landesförderung ist als entfallen markiert: nichts abgezogen."
+    else:
+        text += (f"Abgezogen ist eine Landesförderung von {format_eur(subsidy)}: bitte prüfen, "
+                 f"ob sie für diese Monate tatsächlich gezahlt wird (sonst im Blatt "
+                 f"„Förderung“ den erhaltenen Betrag, z. B. 0, eintragen).")
+    if any(p.name in inp.hours for p in parties):
+        text += " Die angegebenen Stunden werden dabei nicht berücksichtigt."
+    return Notice(text)
 
 
 def subsidise(position, rate: Decimal) -> PositionResult:

@@ -21,6 +21,52 @@ AUSGABE = click.option("--ausgabe", type=click.Path(path_type=Path), default=Pat
                        show_default=True, help="Ordner für die Ergebnisse.")
 
 
+class CliError(click.ClickException):
+    """A German message for a bad option value (click's own messages are English)."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"Fehler: {self.format_message()}", err=True)
+
+
+class GermanDate(click.ParamType):
+    """``TT.MM.JJJJ`` between 2000 and 2100."""
+
+    name = "TT.MM.JJJJ"
+
+    def convert(self, value, param, ctx) -> date:
+        from kim_excel.dates import parse_german_date
+
+        if isinstance(value, date):
+            return value
+        option = param.opts[0] if param else "Datum"
+        try:
+            result = parse_german_date(str(value))
+        except ValueError:
+            raise CliError(f"{option}: „{value}“ ist kein gültiges Datum; erwartet: TT.MM.JJJJ, "
+                           f"z. B. 30.06.2025.") from None
+        if not 2000 <= result.year <= 2100:
+            raise CliError(f"{option}: „{value}“ liegt nicht zwischen 2000 und 2100.")
+        return result
+
+
+class Months(click.ParamType):
+    """A notice period: whole months from 0 to 120 (as the ``Einstellungen`` row)."""
+
+    name = "MONATE"
+
+    def convert(self, value, param, ctx) -> int:
+        text = str(value).strip()
+        if text.isdigit() and int(text) <= 120:
+            return int(text)
+        option = param.opts[0] if param else "Frist"
+        raise CliError(f"{option}: „{value}“ ist ungültig; erwartet: die Kündigungsfrist in "
+                       f"Monaten, eine ganze Zahl von 0 bis 120.")
+
+
 def echo_lines(lines, err: bool = False) -> None:
     for line in lines:
         click.echo(line, err=err)
@@ -187,3 +233,49 @@ def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool
                                                         for o in failed) if failed else "")
                + f". Protokoll: {batch.log_path}")
     return not failed
+
+
+@main.command()
+@click.option("--eingang-am", "eingang_am", type=GermanDate(),
+              help="Tag, an dem die schriftliche Kündigung eingegangen ist (TT.MM.JJJJ).")
+@click.option("--frist", type=Months(), default=None,
+              help="Kündigungsfrist in Monaten. Ohne Angabe: die Einstellung "
+                   "„Kündigungsfrist (Monate)“ der Arbeitsmappe, sonst 18.")
+@EINGANG
+@click.option("--kommune", default=None,
+              help="Die kündigende Kommune: zeigt die neuen Schlüssel ihrer Region.")
+@click.pass_context
+def kuendigung(ctx: click.Context, eingang_am: date | None, frist: int | None, eingang: Path,
+               kommune: str | None) -> None:
+    """Wann eine Kündigung wirkt (§ 4 Abs. 2) und wie sich die Schlüssel der Region ändern."""
+    from kim_excel.notice import notice_lines, notice_report
+
+    if eingang_am is None:
+        raise CliError("Bitte den Tag angeben, an dem die Kündigung eingegangen ist: "
+                       "kim-excel kuendigung --eingang-am TT.MM.JJJJ", exit_code=2)
+    given = ctx.get_parameter_source("eingang") is not click.core.ParameterSource.DEFAULT
+    try:
+        report = notice_report(eingang_am, frist, eingang, eingang_given=given, kommune=kommune)
+    except KimError as exc:
+        fail(exc)
+    echo_lines(notice_lines(report))
+
+
+@main.command()
+@EINGANG
+@AUSGABE
+def planen(eingang: Path, ausgabe: Path) -> None:
+    """Planzahlen für ein kommendes Jahr (Haushalt, Ratsvorlage): Planung_<J>.xlsx."""
+    from kim_excel.planning import run_planning, summary_lines
+    from kim_excel.report import notice_lines
+
+    try:
+        result = run_planning(eingang, ausgabe, today=date.today())
+    except KimError as exc:
+        fail(exc)
+    echo_lines(summary_lines(result.plan))
+    if result.notices:
+        click.echo("")
+        echo_lines(notice_lines(result.notices))
+    click.echo("")
+    click.echo(f"Planzahlen geschrieben: {result.path}")

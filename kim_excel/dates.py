@@ -72,3 +72,21 @@ def notice_takes_effect(received: date, notice_months: int) -> date:
 def last_day_for_notice(end: date, notice_months: int) -> date:
     """The last day a notice may be received to take effect on ``end`` (31 Dec)."""
     return end - relativedelta(months=notice_months)
+
+
+def parse_german_date(text: str) -> date:
+    """``TT.MM.JJJJ`` (one-digit day and month allowed) → ``date``; ValueError otherwise.
+
+    >>> parse_german_date("1.7.2025"), parse_german_date(" 29.02.2024 ")
+    (datetime.date(2025, 7, 1), datetime.date(2024, 2, 29))
+    """
+    import re
+
+    match = re.fullmatch(r"\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*", text)
+    if not match:
+        raise ValueError(f"„{text}“ hat nicht die Form TT.MM.JJJJ")
+    day, month, year = int(match[1]), int(match[2]), int(match[3])
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"„{text}“ ist kein Tag des Kalenders") from None

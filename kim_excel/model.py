@@ -119,6 +119,7 @@ class Position:
     months: Decimal
     personnel_costs: Decimal
     where: CellRef | None = field(default=None, compare=False)
+    months_where: CellRef | None = field(default=None, compare=False)  # the ``Monate`` cell
 
 
 @dataclass(frozen=True)

@@ -361,6 +361,14 @@ def parse_settings(table: Table, today: date, out: Collector) -> Settings | None
     settled = today if is_empty(value) else date_value(value, where, out, "Datum der Abrechnung")
     value, where = get(S_END)
     end = None if is_empty(value) else date_value(value, where, out, "Vertrag beendet zum")
+    if end is not None and (end.month, end.day) != (12, 31):
+        # Costs are entered per calendar year, not per month: the months of the end year
+        # after a mid-year end could not be told apart from those before it (R12).
+        out.error(where, f"{describe(end)}: als Vertragsende kann nur der 31.12. eines Jahres "
+                         f"eingetragen werden, weil die Kosten je Kalenderjahr erfasst werden. "
+                         f"Die Monate nach einem Ende im Laufe des Jahres (§ 4 Abs. 3) bitte "
+                         f"gesondert abrechnen.")
+        end = None
     if None in (year, lapsed, vat_rate, payment, notice, settled) or (
         not is_empty(get(S_RATE)[0]) and rate is None) or (
         not is_empty(get(S_END)[0]) and end is None
@@ -549,7 +557,8 @@ def parse_positions(table: Table | None, out: Collector) -> list[Position]:
         costs = money_value(row["Personalkosten"], at(index, "Personalkosten"), out)
         if employer and label and None not in (vzae, months, costs):
             positions.append(Position(employer, label, vzae, months, costs,
-                                      at(index, "Anstellungskörperschaft")))
+                                      at(index, "Anstellungskörperschaft"),
+                                      months_where=at(index, "Monate")))
     return positions
 
 
@@ -826,22 +835,39 @@ def check_hours(inp: SettlementInput, by_name: dict[str, Party], year: int,
             out.error(where_sheet, f"Region {region}: die Summe der Stunden ist 0.")
 
 
-def check_wind_down(inp: SettlementInput, out: Collector) -> None:
-    """R12: costs after the end count for at most 12 months past the end date."""
+def wind_down_months(end: date, year: int) -> int:
+    """R12: how many months of ``year`` lie within 12 months after the end (31 Dec).
+
+    >>> wind_down_months(date(2025, 12, 31), 2026), wind_down_months(date(2025, 12, 31), 2027)
+    (12, 0)
+    """
     from dateutil.relativedelta import relativedelta
 
+    limit = end + relativedelta(months=12)
+    return sum(1 for m in range(1, 13) if end < date(year, m, 1) and
+               (date(year, m, 1) + relativedelta(months=1, days=-1)) <= limit)
+
+
+def check_wind_down(inp: SettlementInput, out: Collector) -> None:
+    """R12: costs after the end count for at most 12 months past the end date; a year
+    wholly beyond that has no shared costs at all."""
     end = inp.settings.contract_end
     year = inp.settings.year
-    limit = end + relativedelta(months=12)
-    months = sum(1 for m in range(1, 13) if end < date(year, m, 1) and
-                 (date(year, m, 1) + relativedelta(months=1, days=-1)) <= limit)
+    months = wind_down_months(end, year)
+    rule = (f"nach dem Vertragsende am {describe(end)} werden Kosten höchstens 12 Monate lang "
+            f"geteilt (§ 4 Abs. 3)")
     for position in inp.positions:
-        if position.months > months:
-            out.error(position.where,
+        if position.months > months or (months == 0 and position.personnel_costs > 0):
+            out.error(position.months_where or position.where,
                       f"Stelle „{position.label}“: {format_decimal(position.months)} Monate in "
-                      f"{year}, aber nach dem Vertragsende am {describe(end)} werden Kosten "
-                      f"höchstens 12 Monate lang geteilt (§ 4 Abs. 3); in {year} sind das "
-                      f"{months} Monate.")
+                      f"{year}, aber {rule}; in {year} sind das {months} Monate.")
+    if months == 0:
+        for cost in inp.material_costs:
+            if cost.amount > 0:
+                out.error(cost.where,
+                          f"Sachkosten „{cost.label or cost.kind}“ in {year}: {rule}, also "
+                          f"längstens bis zum {describe(date(end.year + 1, 12, 31))}; für "
+                          f"{year} sind keine Kosten mehr abzurechnen.")
 
 
 def canonical(inp: SettlementInput) -> SettlementInput:
