@@ -57,7 +57,7 @@ SETTING_HELP: dict[str, tuple[object, str]] = {
     S_AZ: ("", "Aktenzeichen für das Anschreiben (optional)."),
     S_BUCHUNG: ("", "Buchungsstelle / Produkt der Anstellungskörperschaft (optional)."),
     S_END: ("", "Nur nach einvernehmlicher Beendigung des ganzen Vertrags (§ 4 Abs. 3): "
-                "Datum des Vertragsendes."),
+                "Vertragsende, ein 31.12. (TT.MM.JJJJ)."),
 }
 
 INSTRUCTIONS = (
