@@ -72,19 +72,62 @@ def abrechnen(eingang: Path = Path("input"), ausgabe: Path = Path("output"),
 
 @main.command()
 @EINGANG
-def pruefen(eingang: Path) -> None:
-    """Eingabe nur prüfen: listet jedes Problem, schreibt nichts."""
+@AUSGABE
+@click.option("--fehlerbericht", is_flag=True,
+              help="Bei Fehlern je Arbeitsmappe einen Fehlerbericht schreiben (eine Kopie mit "
+                   "rot markierten Zellen) nach <ausgabe>/Fehlerberichte/.")
+def pruefen(eingang: Path, ausgabe: Path = Path("output"), fehlerbericht: bool = False) -> None:
+    """Eingabe nur prüfen: listet jedes Problem, schreibt nichts (außer --fehlerbericht)."""
     from kim_excel.pipeline import load_settlement
     from kim_excel.report import notice_lines
 
     try:
         settlement, notices = load_settlement(eingang, today=date.today())
     except KimError as exc:
+        if fehlerbericht and isinstance(exc, InputError):
+            write_reports(eingang, exc, ausgabe)
         fail(exc)
     echo_lines(notice_lines(notices))
+    if fehlerbericht:
+        from kim_excel.error_report import REPORT_FOLDER, clear_error_reports
+
+        for report in clear_error_reports(eingang, ausgabe / REPORT_FOLDER):
+            click.echo(f"Alter Fehlerbericht entfernt: {report}")
     partners = sum(len(r.partner_shares) for r in settlement.regions)
     click.echo(f"Keine Fehler gefunden: Abrechnungsjahr {settlement.year}, "
                f"{len(settlement.regions)} Region(en), {partners} Partnerkommune(n).")
+
+
+def write_reports(eingang: Path, exc: InputError, ausgabe: Path) -> None:
+    from kim_excel.error_report import REPORT_FOLDER, error_reports_for
+
+    try:
+        reports = error_reports_for(eingang, exc.problems, ausgabe / REPORT_FOLDER)
+    except KimError as report_error:
+        click.echo(f"Fehler: {report_error}", err=True)
+        return
+    for report in reports:
+        click.echo(f"Fehlerbericht geschrieben: {report}", err=True)
+
+
+@main.command()
+@click.option("--eingang", type=click.Path(path_type=Path), default=Path("input"),
+              show_default=True, help="Eingangsordner, in den die Arbeitsmappen gelegt werden.")
+@AUSGABE
+@click.option("--intervall", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
+              help="Sekunden zwischen zwei Blicken in den Eingangsordner.")
+def beobachten(eingang: Path, ausgabe: Path, intervall: float) -> None:
+    """Eingangsordner beobachten: jede neue oder geänderte Arbeitsmappe abrechnen.
+
+    Läuft, bis Strg+C oder SIGTERM es beendet. Protokoll: <ausgabe>/protokoll.log;
+    Fehlerberichte: <ausgabe>/Fehlerberichte/.
+    """
+    from kim_excel.watching import watch
+
+    try:
+        watch(eingang, ausgabe, intervall)
+    except KimError as exc:
+        fail(exc)
 
 
 @main.command()
