@@ -72,7 +72,8 @@ def abrechnen(eingang: Path = Path("input"), ausgabe: Path = Path("output"),
 
 @main.command()
 @EINGANG
-@AUSGABE
+@click.option("--ausgabe", type=click.Path(path_type=Path), default=Path("output"),
+              show_default=True, help="Ordner, unter dem Fehlerberichte/ liegt.")
 @click.option("--fehlerbericht", is_flag=True,
               help="Bei Fehlern je Arbeitsmappe einen Fehlerbericht schreiben (eine Kopie mit "
                    "rot markierten Zellen) nach <ausgabe>/Fehlerberichte/.")

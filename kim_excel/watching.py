@@ -39,6 +39,7 @@ the results (or an error report) appear in ``output/``. The rules:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,7 +82,9 @@ class Journal:
 
     def write(self, file: str, result: str) -> None:
         line = f"{datetime.now():%Y-%m-%d %H:%M:%S} | {file} | {result}"
-        self.echo(line)
+        # no console, or a code page without „ä“: the log file still gets the line
+        with contextlib.suppress(OSError, UnicodeError):
+            self.echo(line)
         try:
             new = not self.path.exists() or self.path.stat().st_size == 0
             with open(self.path, "a", encoding="utf-8", newline="\r\n") as handle:
