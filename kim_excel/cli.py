@@ -26,13 +26,14 @@ def echo_lines(lines, err: bool = False) -> None:
         click.echo(line, err=err)
 
 
-def fail(exc: KimError) -> None:
+def fail(exc: KimError, after: tuple[str, ...] = ()) -> None:
     from kim_excel.report import problem_lines
 
     if isinstance(exc, InputError):
         echo_lines(problem_lines(exc.problems), err=True)
     else:
         click.echo(f"Fehler: {exc}", err=True)
+    echo_lines(after, err=True)
     sys.exit(1)
 
 
@@ -85,9 +86,10 @@ def pruefen(eingang: Path, ausgabe: Path = Path("output"), fehlerbericht: bool =
     try:
         settlement, notices = load_settlement(eingang, today=date.today())
     except KimError as exc:
+        reports = ()
         if fehlerbericht and isinstance(exc, InputError):
-            write_reports(eingang, exc, ausgabe)
-        fail(exc)
+            reports = write_reports(eingang, exc, ausgabe)
+        fail(exc, after=reports)
     echo_lines(notice_lines(notices))
     if fehlerbericht:
         from kim_excel.error_report import REPORT_FOLDER, clear_error_reports
@@ -99,16 +101,15 @@ def pruefen(eingang: Path, ausgabe: Path = Path("output"), fehlerbericht: bool =
                f"{len(settlement.regions)} Region(en), {partners} Partnerkommune(n).")
 
 
-def write_reports(eingang: Path, exc: InputError, ausgabe: Path) -> None:
+def write_reports(eingang: Path, exc: InputError, ausgabe: Path) -> tuple[str, ...]:
+    """The error reports for ``pruefen --fehlerbericht``; returns the lines that say where."""
     from kim_excel.error_report import REPORT_FOLDER, error_reports_for
 
     try:
         reports = error_reports_for(eingang, exc.problems, ausgabe / REPORT_FOLDER)
     except KimError as report_error:
-        click.echo(f"Fehler: {report_error}", err=True)
-        return
-    for report in reports:
-        click.echo(f"Fehlerbericht geschrieben: {report}", err=True)
+        return (f"Fehler: {report_error}",)
+    return tuple(f"Fehlerbericht mit rot markierten Zellen: {report}" for report in reports)
 
 
 @main.command()

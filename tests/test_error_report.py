@@ -214,7 +214,7 @@ def test_pruefen_fehlerbericht_writes_the_report_and_says_where(tmp_path):
                                   "--ausgabe", str(tmp_path / "output"), "--fehlerbericht"])
     report = tmp_path / "output" / "Fehlerberichte" / "Fehler_Abrechnung.xlsx"
     assert result.exit_code == 1
-    assert f"Fehlerbericht geschrieben: {report}" in result.output
+    assert f"Fehlerbericht mit rot markierten Zellen: {report}" in result.output
     assert "Personalkosten!D2" in result.output
     assert red_cells(openpyxl.load_workbook(report)) == {"Personalkosten!D2",
                                                          "Einstellungen!B2"}
