@@ -38,6 +38,7 @@ from kim_excel.reading import normalise
 
 REPORT_FOLDER = "Fehlerberichte"
 SHEET = "Fehler"
+FILE_LEVEL = "Datei"  # the sheet name reading.py gives problems of the whole file
 AUTHOR = "kim-excel"
 TITLE = "Fehlerbericht von kim-excel"
 ERROR_RED = "FFFF5F5F"  # a clear red that keeps black text readable
@@ -282,7 +283,8 @@ def add_error_sheet(book, file_name: str, problems: Sequence[Problem], links: di
 
     count = "einen Fehler" if len(problems) == 1 else f"{len(problems)} Fehler"
     text(ws, 1, 1, TITLE).font = Font(name="Calibri", bold=True, size=14)
-    text(ws, 2, 1, f"Die Arbeitsmappe „{file_name}“ enthält {count} (geprüft am "
+    what = "Die Arbeitsmappe" if copied else "Die Datei"
+    text(ws, 2, 1, f"{what} „{file_name}“ enthält {count} (geprüft am "
                    f"{checked_at:%d.%m.%Y} um {checked_at:%H:%M} Uhr).")
     if copied:
         text(ws, 3, 1, "Dieser Bericht ist eine Kopie Ihrer Arbeitsmappe: die betroffenen "
@@ -304,7 +306,7 @@ def add_error_sheet(book, file_name: str, problems: Sequence[Problem], links: di
         row = header_row + 1 + offset
         where = problem.where
         text(ws, row, 1, where.file if where else "")
-        text(ws, row, 2, where.sheet if where else "")
+        text(ws, row, 2, sheet_label(book, where))
         shown = cell_label(where.cell) if where else ""
         cell = text(ws, row, 3, shown)
         link = links.get(offset)
@@ -327,6 +329,15 @@ def add_error_sheet(book, file_name: str, problems: Sequence[Problem], links: di
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.sheet_properties.tabColor = ERROR_RED
+
+
+def sheet_label(book, where) -> str:
+    """Problems of the file as a whole name the pseudo-sheet ``Datei`` (reading.py)."""
+    if where is None:
+        return ""
+    if where.sheet == FILE_LEVEL and FILE_LEVEL not in book.sheetnames:
+        return "(ganze Datei)"
+    return where.sheet
 
 
 def cell_label(cell: str) -> str:

@@ -135,6 +135,7 @@ class Observed:
     initial: bool  # there when the watcher started
     sha256: str | None = None
     year: int | None = None
+    year_read: bool = False
     handled: bool = False  # this content was settled or deliberately skipped
     lock_logged: bool = False
 
@@ -236,6 +237,7 @@ class Watcher:
         new = [name for name in ready if self.is_new(name, now)]
         for name in locked:
             self.note_lock(name)
+            self.read_year(name)  # Excel saves by renaming: reading the year is safe
         groups: dict[object, list[str]] = {}
         for name in new:
             year = self.observed[name].year
@@ -268,8 +270,8 @@ class Watcher:
     def note_lock(self, name: str) -> None:
         seen = self.observed[name]
         if not seen.lock_logged:
-            self.journal.write(name, "ist geöffnet (Sperrdatei ~$ daneben); wird abgerechnet, "
-                                     "sobald sie geschlossen ist")
+            self.journal.write(name, "ist geöffnet (Sperrdatei daneben); wird erst nach dem "
+                                     "Schließen gelesen")
             seen.lock_logged = True
 
     def identify(self, name: str) -> None:
@@ -283,7 +285,13 @@ class Watcher:
             seen.sha256 = content_hash(path.read_bytes())
         except OSError:
             return  # still held by the copying program: try again at the next look
-        seen.year = stated_year(path)
+        self.read_year(name)
+
+    def read_year(self, name: str) -> None:
+        seen = self.observed[name]
+        if not seen.year_read:
+            seen.year = stated_year(self.eingang / name)
+            seen.year_read = True
 
     def is_new(self, name: str, now: float) -> bool:
         seen = self.observed[name]

@@ -156,7 +156,7 @@ def test_a_file_that_is_not_a_workbook_gets_a_report_with_only_the_error_sheet(t
     problems = problems_of(source)
     book = openpyxl.load_workbook(write_error_report(source, list(problems), tmp_path / "b.xlsx"))
     assert book.sheetnames == [SHEET]
-    assert error_rows(book) == [("kaputt.xlsx", "Datei", None, problems[0].message)]
+    assert error_rows(book) == [("kaputt.xlsx", "(ganze Datei)", None, problems[0].message)]
     assert "keine Excel-Arbeitsmappe" in problems[0].message
     assert "nur die Fehlerliste" in book[SHEET]["A3"].value
 

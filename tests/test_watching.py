@@ -227,16 +227,23 @@ def test_the_same_file_dropped_again_is_not_processed_twice(watcher, tmp_path):
     assert mtimes(w.output / "2024") == before
 
 
-def test_workbooks_of_one_year_are_settled_together_and_other_years_apart(watcher):
-    """SPEC § 4: one workbook per employer. Nord alone settles Region Nord (3 partners); with
-    the Mitte/Süd workbook beside it, both are settled in one run (8 partners). A 2023
-    workbook in the same folder goes to output/2023 and leaves 2024 alone."""
+def per_employer_2024():
+    """The example split as SPEC § 4 allows: Coesfeld's costs in one workbook, Dülmen's and
+    Ascheberg's (with the advances of Süd) in another; settings and parties the same."""
     nord, rest = example_2024(), example_2024()
     nord.positions = [p for p in nord.positions if p["Anstellungskörperschaft"] == "Coesfeld"]
     nord.material = [m for m in nord.material if m["Anstellungskörperschaft"] == "Coesfeld"]
     nord.advances = []
     rest.positions = [p for p in rest.positions if p["Anstellungskörperschaft"] != "Coesfeld"]
     rest.material = [m for m in rest.material if m["Anstellungskörperschaft"] != "Coesfeld"]
+    return nord, rest
+
+
+def test_workbooks_of_one_year_are_settled_together_and_other_years_apart(watcher):
+    """SPEC § 4: one workbook per employer. Nord alone settles Region Nord (3 partners); with
+    the Mitte/Süd workbook beside it, both are settled in one run (8 partners). A 2023
+    workbook in the same folder goes to output/2023 and leaves 2024 alone."""
+    nord, rest = per_employer_2024()
     w = watcher()
 
     w.drop("Nord.xlsx", nord)
@@ -369,3 +376,32 @@ def test_a_workbook_without_a_readable_year_is_settled_alone(tmp_path):
         ["ohne_jahr.xlsx", "ungültig: 1 Fehler – Fehlerbericht: "
                            f"{ausgabe}/Fehlerberichte/Fehler_ohne_jahr.xlsx"],
     ]
+
+
+def test_a_group_waits_while_one_of_its_workbooks_is_open_in_excel(tmp_path):
+    """Nord.xlsx is ready, but Mitte_Sued.xlsx of the same year is open (lock file): nothing is
+    settled, so no half result is published; once it is closed both go in one run."""
+    eingang, ausgabe = tmp_path / "input", tmp_path / "output"
+    nord, rest = per_employer_2024()
+    write(nord, eingang / "Nord.xlsx")
+    write(rest, eingang / "Mitte_Sued.xlsx")
+    lock = eingang / "~$Mitte_Sued.xlsx"
+    lock.write_bytes(b"Frau Beispiel")
+    ausgabe.mkdir()
+    lines: list[str] = []
+    clock = Clock()
+    w = Watcher(eingang, ausgabe, 1.0, Journal(ausgabe / "protokoll.log", lines.append),
+                Memory(ausgabe / STATE_NAME), clock=clock, today=lambda: date(2025, 3, 2))
+    for clock.now in (0.0, 1.0, 2.0):
+        w.poll()
+    assert [line.split(" | ", 1)[1] for line in lines] == [
+        "Mitte_Sued.xlsx | ist geöffnet (Sperrdatei daneben); wird erst nach dem Schließen "
+        "gelesen"]
+    assert not (ausgabe / "2024").exists()
+
+    lock.unlink()
+    clock.now = 3.0
+    w.poll()
+    assert lines[-1].split(" | ", 1)[1] == (
+        f"Mitte_Sued.xlsx, Nord.xlsx | abgerechnet: Abrechnungsjahr 2024, 11 Dateien in "
+        f"{ausgabe}/2024")
