@@ -72,13 +72,14 @@ def echo_lines(lines, err: bool = False) -> None:
         click.echo(line, err=err)
 
 
-def fail(exc: KimError) -> None:
+def fail(exc: KimError, after: tuple[str, ...] = ()) -> None:
     from kim_excel.report import problem_lines
 
     if isinstance(exc, InputError):
         echo_lines(problem_lines(exc.problems), err=True)
     else:
         click.echo(f"Fehler: {exc}", err=True)
+    echo_lines(after, err=True)
     sys.exit(1)
 
 
@@ -118,19 +119,63 @@ def abrechnen(eingang: Path = Path("input"), ausgabe: Path = Path("output"),
 
 @main.command()
 @EINGANG
-def pruefen(eingang: Path) -> None:
-    """Eingabe nur prüfen: listet jedes Problem, schreibt nichts."""
+@click.option("--ausgabe", type=click.Path(path_type=Path), default=Path("output"),
+              show_default=True, help="Ordner, unter dem Fehlerberichte/ liegt.")
+@click.option("--fehlerbericht", is_flag=True,
+              help="Bei Fehlern je Arbeitsmappe einen Fehlerbericht schreiben (eine Kopie mit "
+                   "rot markierten Zellen) nach <ausgabe>/Fehlerberichte/.")
+def pruefen(eingang: Path, ausgabe: Path = Path("output"), fehlerbericht: bool = False) -> None:
+    """Eingabe nur prüfen: listet jedes Problem, schreibt nichts (außer --fehlerbericht)."""
     from kim_excel.pipeline import load_settlement
     from kim_excel.report import notice_lines
 
     try:
         settlement, notices = load_settlement(eingang, today=date.today())
     except KimError as exc:
-        fail(exc)
+        reports = ()
+        if fehlerbericht and isinstance(exc, InputError):
+            reports = write_reports(eingang, exc, ausgabe)
+        fail(exc, after=reports)
     echo_lines(notice_lines(notices))
+    if fehlerbericht:
+        from kim_excel.error_report import REPORT_FOLDER, clear_error_reports
+
+        for report in clear_error_reports(eingang, ausgabe / REPORT_FOLDER):
+            click.echo(f"Alter Fehlerbericht entfernt: {report}")
     partners = sum(len(r.partner_shares) for r in settlement.regions)
     click.echo(f"Keine Fehler gefunden: Abrechnungsjahr {settlement.year}, "
                f"{len(settlement.regions)} Region(en), {partners} Partnerkommune(n).")
+
+
+def write_reports(eingang: Path, exc: InputError, ausgabe: Path) -> tuple[str, ...]:
+    """The error reports for ``pruefen --fehlerbericht``; returns the lines that say where."""
+    from kim_excel.error_report import REPORT_FOLDER, error_reports_for
+
+    try:
+        reports = error_reports_for(eingang, exc.problems, ausgabe / REPORT_FOLDER)
+    except KimError as report_error:
+        return (f"Fehler: {report_error}",)
+    return tuple(f"Fehlerbericht mit rot markierten Zellen: {report}" for report in reports)
+
+
+@main.command()
+@click.option("--eingang", type=click.Path(path_type=Path), default=Path("input"),
+              show_default=True, help="Eingangsordner, in den die Arbeitsmappen gelegt werden.")
+@AUSGABE
+@click.option("--intervall", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
+              help="Sekunden zwischen zwei Blicken in den Eingangsordner.")
+def beobachten(eingang: Path, ausgabe: Path, intervall: float) -> None:
+    """Eingangsordner beobachten: jede neue oder geänderte Arbeitsmappe abrechnen.
+
+    Läuft, bis Strg+C oder SIGTERM es beendet. Protokoll: <ausgabe>/protokoll.log;
+    Fehlerberichte: <ausgabe>/Fehlerberichte/.
+    """
+    from kim_excel.watching import watch
+
+    try:
+        watch(eingang, ausgabe, intervall)
+    except KimError as exc:
+        fail(exc)
 
 
 @main.command()

@@ -13,6 +13,7 @@ from pathlib import Path
 from kim_excel.booking import booking_csv
 from kim_excel.calculation import settle
 from kim_excel.errors import InputError
+from kim_excel.liesmich import write_liesmich
 from kim_excel.model import CellRef, Notice, Problem, Settlement
 from kim_excel.output import ascii_name, output_lock, staged_folder, write_atomically
 from kim_excel.validation import VERTRAGSPARTEIEN, load_input
@@ -82,4 +83,5 @@ def write_outputs(settlement: Settlement, names: dict[str, str], folder: Path) -
     write_overview(overview, settlement)
     booking = folder / f"Buchungsliste_{settlement.year}.csv"
     write_atomically(booking, booking_csv(settlement))
-    return [*files, overview, booking]
+    readme = write_liesmich(folder, settlement, names)  # what each file is, what to do next
+    return [*files, overview, booking, readme]
