@@ -74,7 +74,7 @@ def test_problem_cells_are_red_and_carry_the_message_exactly_where_the_problems_
     assert months.value == 13  # the clerk's value is still there
     assert "13" in months.comment.text and "0 bis 12 Monate" in months.comment.text
     year = book["Einstellungen"]["B2"]
-    assert "Abrechnungsjahr fehlt" in year.comment.text
+    assert "„Abrechnungsjahr“ fehlt" in year.comment.text
     assert months.comment.author == "kim-excel"
 
 
@@ -113,7 +113,7 @@ def test_ranges_rows_texts_and_missing_sheets_are_each_marked_sensibly(tmp_path)
     problems = [
         Problem("Bereich falsch", CellRef("a.xlsx", "Sachkosten", "B2:C3")),
         Problem("Spalte fehlt", CellRef("a.xlsx", "Vertragsparteien", "1")),
-        Problem("Abrechnungsjahr fehlt", CellRef("a.xlsx", "Einstellungen",
+        Problem("„Abrechnungsjahr“ fehlt", CellRef("a.xlsx", "Einstellungen",
                                                  "Zeile „Abrechnungsjahr“")),
         Problem("Das Blatt „Gibtsnicht“ fehlt.", CellRef("a.xlsx", "Gibtsnicht")),
         Problem("erster Fehler", CellRef("a.xlsx", "Abschläge", "C2")),

@@ -180,7 +180,7 @@ def test_an_invalid_workbook_gets_an_error_report_with_red_cells_at_the_problems
     book = openpyxl.load_workbook(report)
     assert red_cells(book) == {"Personalkosten!D2", "Einstellungen!B2"}
     assert "0 bis 12 Monate" in book["Personalkosten"]["D2"].comment.text
-    assert "Abrechnungsjahr fehlt" in book["Einstellungen"]["B2"].comment.text
+    assert "„Abrechnungsjahr“ fehlt" in book["Einstellungen"]["B2"].comment.text
     assert dropped.read_bytes() == staged.read_bytes()  # the clerk's file is untouched
     assert year_folders(w.output) == []
 
