@@ -53,7 +53,7 @@ def write_overview(path: Path, settlement: Settlement) -> None:
     chart = Sheet(workbook.add_worksheet(CHART), styles, CHART)
     trail = Sheet(workbook.add_worksheet(TRAIL), styles, TRAIL)
 
-    setup_trail(trail, path.name)
+    setup_trail(trail)
     basis, row = write_basis(trail, settlement, list(settlement.regions), 0)
     cells: list[RegionCells] = []
     for region in settlement.regions:

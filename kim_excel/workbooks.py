@@ -45,7 +45,7 @@ FOOTER = "&L&8&F – &A&R&8Seite &P von &N"
 # The letter: label | explanation (B:C merged) | amount
 LETTER_WIDTHS = (40, 16, 14, 17)
 # The trail: name | kind or role | VZÄ / nominal | months / inherited | amount | amount | amount
-TRAIL_WIDTHS = (36, 34, 11, 11, 16, 16, 16)
+TRAIL_WIDTHS = (36, 34, 12, 12, 16, 16, 16)
 LAST_TRAIL_COL = len(TRAIL_WIDTHS) - 1
 ADDRESS_ROW = 6  # the return line; the recipient's address below it
 LETTER_ROW_HEIGHT = 13.5  # points: a little air between the lines of the letter
@@ -68,7 +68,7 @@ def write_partner_workbook(path: Path, settlement: Settlement, region: RegionRes
     styles = Styles(workbook)
     letter = Sheet(workbook.add_worksheet(LETTER), styles, LETTER, LETTER_ROW_HEIGHT)
     trail = Sheet(workbook.add_worksheet(TRAIL), styles, TRAIL)
-    setup_trail(trail, f"{path.name}")
+    setup_trail(trail)
     basis, row = write_basis(trail, settlement, [region], 0)
     cells, _ = write_region_trail(trail, settlement, region, basis, row + 1,
                                   highlight=share.party.name)
@@ -244,7 +244,7 @@ class RegionCells:
     parties: dict[str, PartyCells] = field(default_factory=dict)
 
 
-def setup_trail(sheet: Sheet, file_name: str) -> None:
+def setup_trail(sheet: Sheet) -> None:
     ws = sheet.ws
     for col, width in enumerate(TRAIL_WIDTHS):
         ws.set_column(col, col, width)
@@ -315,8 +315,8 @@ def write_region_trail(sheet: Sheet, settlement: Settlement, region: RegionResul
     sheet.line(row, 1, LAST_TRAIL_COL, "section")
     row += 2
     positions, row = write_positions(sheet, settlement, region, basis, row)
-    material, row = write_material(sheet, region, row + 1)
-    cells, row = write_region_sums(sheet, settlement, region, positions, material, row + 1)
+    material, row = write_material(sheet, region, row)
+    cells, row = write_region_sums(sheet, settlement, region, positions, material, row)
     row = write_split(sheet, settlement, region, cells, row, highlight)
     return cells, row
 
@@ -533,6 +533,8 @@ def write_split(sheet: Sheet, settlement: Settlement, region: RegionResult, cell
                           share.inherited, style("vzae", "own_vzae"))
             sheet.formula(r, 4, f"={a1(r, 2)}+{a1(r, 3)}", share.key, style("key", "own_key"))
         else:
+            if own:
+                sheet.line(r, 2, 3, "own_text")
             sheet.number(r, 4, share.key, style("key", "own_key"))
         sheet.formula(r, 5, f"={a1(r, 4)}/{key_total}", share.fraction,
                       style("percent", "own_percent"))

@@ -81,8 +81,18 @@ def wind_down() -> object:
     return form
 
 
+def edge_cases() -> object:
+    """Mitte has Sachkosten but no position (no subsidy); Süd received more subsidy than
+    it spent, so its Eigenanteil is negative and every partner gets money back."""
+    form = example_2024()
+    form.positions = [p for p in form.positions if p["Anstellungskörperschaft"] != "Dülmen"]
+    form.subsidies = [{"Anstellungskörperschaft": "Ascheberg",
+                       "Förderung erhalten": D("160000.00")}]
+    return form
+
+
 SCENARIOS = {"beispiel": example_2024, "ust19": vat_19, "entfallen": lapsed,
-             "varianten": variants, "abwicklung": wind_down}
+             "varianten": variants, "abwicklung": wind_down, "grenzfaelle": edge_cases}
 
 
 def run(form, folder: Path, pdf: bool = False):
@@ -306,6 +316,20 @@ def test_exit_hours_and_received_subsidy_read_sensibly(outputs):
         "laut Förderbescheid (rechnerisch 131.812,50 €)"
     assert olfen.amount("Eigenanteil der Region") == D("24726.76")
     assert olfen.amount("Zu zahlender Betrag") == D("2445.35")
+
+
+def test_negative_eigenanteil_and_a_region_without_positions(outputs):
+    """Süd: 154,726.76 − 160,000.00 received = −5,273.24; 20 % = −1,054.648 → −1,054.65;
+    Olfen −1,054.65 − 2,500.00 advance = −3,554.65: refunded. Mitte: Sachkosten only,
+    1,850 + 1,000 = 2,850.00, no position, no subsidy → Nottuln 50 % = 1,425.00."""
+    olfen = letter(outputs, "grenzfaelle", "Olfen")
+    assert olfen.amount("Eigenanteil der Region") == D("-5273.24")
+    assert olfen.amount("Anteil der Stadt Olfen") == D("-1054.65")
+    assert olfen.amount("Erstattungsbetrag (zu viel gezahlt)") == D("3554.65")
+    nottuln = letter(outputs, "grenzfaelle", "Nottuln")
+    assert nottuln.detail("Personalkosten inkl. Arbeitgeberanteil") == "keine Stellen"
+    assert nottuln.amount("abzüglich Landesförderung") == D("0.00")
+    assert nottuln.amount("Zu zahlender Betrag") == D("1425.00")
 
 
 def test_wind_down_letter_cites_the_end_of_the_agreement(outputs):
