@@ -240,7 +240,8 @@ class RegionCells:
     costs: str
     subsidy: str
     eigenanteil: str
-    key_total: str
+    eigenanteil_here: str  # the same cell, referred to from its own sheet
+    key_total: str = ""
     parties: dict[str, PartyCells] = field(default_factory=dict)
 
 
@@ -434,7 +435,7 @@ def write_region_sums(sheet: Sheet, settlement: Settlement, region: RegionResult
     sheet.text(row, 0, "Kosten der Region", "label_total")
     sheet.line(row, 1, 5, "blank_total")
     sheet.formula(row, 6, f"=SUM({span(first, row - 1, 6)})", region.costs, "eur_total")
-    costs = a1(row, 6)
+    costs, costs_ref = a1(row, 6), sheet.ref(row, 6)
     row += 1
     if settlement.settings.subsidy_lapsed:
         sheet.text(row, 0, "Landesförderung")
@@ -452,16 +453,16 @@ def write_region_sums(sheet: Sheet, settlement: Settlement, region: RegionResult
         sheet.text(row, 0, "Landesförderung")
         sheet.text(row, 1, "Summe aus 1.")
         sheet.formula(row, 6, f"={positions.subsidy}", region.subsidy, "eur")
-    subsidy = a1(row, 6)
+    subsidy, subsidy_ref = a1(row, 6), sheet.ref(row, 6)
     row += 1
     sheet.text(row, 0, "Eigenanteil der Region", "label_result")
     sheet.text(row, 1, "Kosten − Landesförderung", "label_result")
     sheet.line(row, 2, 5, "blank_result")
     sheet.formula(row, 6, f"={costs}-{subsidy}", region.eigenanteil, "eur_result")
     eigenanteil = a1(row, 6)
-    cells = RegionCells(kinds=kinds, costs=f"{sheet.name}!{costs}",
-                        subsidy=f"{sheet.name}!{subsidy}",
-                        eigenanteil=f"{sheet.name}!{eigenanteil}", key_total="")
+    cells = RegionCells(kinds=kinds, costs=costs_ref,
+                        subsidy=subsidy_ref, eigenanteil=sheet.ref(row, 6),
+                        eigenanteil_here=eigenanteil)
     return cells, row + 2
 
 
@@ -514,7 +515,7 @@ def write_split(sheet: Sheet, settlement: Settlement, region: RegionResult, cell
     total_row = last + 1
     exited_first = total_row + 1
     key_total = a1(total_row, 4)
-    eigenanteil = cells.eigenanteil.split("!")[-1]
+    eigenanteil = cells.eigenanteil_here
     partner_rows = [first + i for i, s in enumerate(region.shares) if not s.is_employer]
     exited_span = span(exited_first, exited_first + len(region.exited) - 1, 2)
     for offset, share in enumerate(region.shares):
