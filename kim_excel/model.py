@@ -246,6 +246,10 @@ class RegionResult:
     def vzae(self) -> Decimal:
         return sum((p.position.vzae for p in self.positions), Decimal(0))
 
+    def partner_total(self, amount: str) -> Decimal:
+        """One amount of the partners' bills summed: ``partner_total("balance")``."""
+        return sum((getattr(s, amount) for s in self.partner_shares), Decimal("0.00"))
+
 
 @dataclass(frozen=True)
 class Settlement:
@@ -261,6 +265,14 @@ class Settlement:
     @property
     def year(self) -> int:
         return self.settings.year
+
+    def total(self, amount: str) -> Decimal:
+        """One amount of the regions summed: ``total("costs")``, ``total("eigenanteil")``."""
+        return sum((getattr(r, amount) for r in self.regions), Decimal("0.00"))
+
+    def partner_total(self, amount: str) -> Decimal:
+        """One amount of all partners' bills summed over all regions."""
+        return sum((r.partner_total(amount) for r in self.regions), Decimal("0.00"))
 
     def share_of(self, party_name: str) -> tuple[RegionResult, Share]:
         for region in self.regions:

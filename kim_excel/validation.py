@@ -377,12 +377,22 @@ def parse_settings(table: Table, today: date, out: Collector) -> Settings | None
     if not vat_note:
         out.warn(get(S_VAT_NOTE)[1], "„Hinweis Umsatzsteuer“ ist leer: die Abrechnungen "
                                      "tragen keinen Hinweis zur Umsatzsteuer.")
+    elif vat_rate and vat_note == default_vat_note():
+        out.warn(get(S_VAT_NOTE)[1], "Umsatzsteuer wird berechnet, aber „Hinweis Umsatzsteuer“ "
+                                     "sagt noch, dass keine erhoben wird: bitte den Hinweis "
+                                     "anpassen, er steht auf jeder Abrechnung.")
     return Settings(
         year=year, settlement_date=settled, subsidy_rate=rate, subsidy_lapsed=lapsed,
         vat_rate=vat_rate, vat_note=vat_note, payment_days=payment, notice_months=notice,
         aktenzeichen=text_value(get(S_AZ)[0]), buchungsstelle=text_value(get(S_BUCHUNG)[0]),
         contract_end=end,
     )
+
+
+def default_vat_note() -> str:
+    from kim_excel.agreement import DEFAULT_VAT_NOTE  # the form's text: "no VAT is charged"
+
+    return DEFAULT_VAT_NOTE
 
 
 def yes_no(value: object, where: CellRef, out: Collector) -> bool | None:

@@ -1,0 +1,273 @@
+"""``Uebersicht_<J>.xlsx``: all regions and parties for the employers and the Kreis.
+
+Sheets: ``Übersicht`` (one table: per party its key, share, VAT, advances, balance and due
+date; per region the costs, subsidy, Eigenanteil and totals; a check column that shows the
+shares add up to the Eigenanteil), ``Diagramm`` (per region the subsidy against the
+Eigenanteil, the Eigenanteil stacked by party) and ``Berechnung`` (the trail of every region,
+the same as in the partners' workbooks). Figures are formulas into ``Berechnung`` with the
+values of the Settlement cached, as in ``workbooks.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kim_excel.model import RegionResult, Settlement
+from kim_excel.styles import Styles, new_workbook
+from kim_excel.workbooks import (
+    FOOTER,
+    SUBJECT,
+    TRAIL,
+    RegionCells,
+    Sheet,
+    a1,
+    as_datetime,
+    day_text,
+    key_unit,
+    lines_needed,
+    setup_trail,
+    span,
+    write_basis,
+    write_region_trail,
+)
+
+OVERVIEW = "Übersicht"
+CHART = "Diagramm"
+SUBSIDY_COLOUR = "#BFBFBF"
+CHART_ROWS = 30  # rows of 17 px the chart covers (470 px), plus a margin
+PARTY_COLOURS = ("#1F4E79", "#2E75B6", "#9DC3E6", "#C55A11", "#F4B183", "#548235", "#A9D18E",
+                 "#7030A0", "#BF9000", "#FFD966", "#843C0C", "#00B0F0")
+
+
+def write_overview(path: Path, settlement: Settlement) -> None:
+    employers = list(dict.fromkeys(r.employer.full_name for r in settlement.regions))
+    workbook = new_workbook(path, {
+        "title": f"Übersicht der Abrechnung des Eigenanteils {settlement.year}",
+        "subject": SUBJECT.format(year=settlement.year) + " – alle Regionen",
+        "author": ", ".join(employers) or "kim-excel",
+        "comments": "Erstellt mit kim-excel",
+        "created": as_datetime(settlement.settings.settlement_date),
+    })
+    styles = Styles(workbook)
+    table = Sheet(workbook.add_worksheet(OVERVIEW), styles, OVERVIEW)
+    chart = Sheet(workbook.add_worksheet(CHART), styles, CHART)
+    trail = Sheet(workbook.add_worksheet(TRAIL), styles, TRAIL)
+
+    setup_trail(trail)
+    basis, row = write_basis(trail, settlement, list(settlement.regions), 0)
+    cells: list[RegionCells] = []
+    for region in settlement.regions:
+        if cells:
+            trail.page_breaks.append(row)  # each region on its own pages
+        region_cells, row = write_region_trail(trail, settlement, region, basis, row + 1)
+        cells.append(region_cells)
+    trail.ws.set_h_pagebreaks(trail.page_breaks)
+    write_table(table, settlement, cells, basis.vat_rate)
+    write_chart(workbook, chart, settlement, cells)
+    workbook.close()
+
+
+def columns(with_vat: bool) -> list[tuple[str, str, int]]:
+    """(key, header, width) of the overview table, in order."""
+    cols = [
+        ("region", "Region", 10), ("party", "Vertragspartei", 24), ("role", "Rolle", 22),
+        ("costs", "Kosten der Region", 15), ("subsidy", "Landes­förderung", 15),
+        ("eigenanteil", "Eigenanteil der Region", 15), ("key", "Schlüssel", 10),
+        ("unit", "Einheit", 8), ("fraction", "Anteil", 9),
+        ("net", "Anteil am Eigenanteil", 15),
+    ]
+    if with_vat:
+        cols += [("vat", "Umsatzsteuer", 13), ("gross", "Brutto", 15)]
+    cols += [("advances", "Abschläge", 13), ("balance", "Saldo (+ zahlt, − erhält)", 15),
+             ("due", "Fällig am", 11),
+             ("check", "Prüfung (muss 0,00 € sein)", 14)]
+    return cols
+
+
+def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
+                vat_rate: str | None) -> None:
+    ws = sheet.ws
+    cols = columns(vat_rate is not None)
+    at = {key: index for index, (key, _, _) in enumerate(cols)}
+    last_col = len(cols) - 1
+    for index, (_, _, width) in enumerate(cols):
+        ws.set_column(index, index, width)
+    ws.hide_gridlines(2)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
+    ws.set_footer(FOOTER)
+    ws.protect()
+
+    sheet.text(0, 0, f"Übersicht der Abrechnung des Eigenanteils {settlement.year} – "
+                     f"Kommunales Case-Management", "title")
+    sheet.fit_row(0, 1, 13)
+    sheet.text(1, 0, f"Datum der Abrechnung {day_text(settlement.settings.settlement_date)}; "
+                     f"alle Beträge aus dem Blatt „Berechnung“. Die Anstellungskörperschaft "
+                     f"trägt ihren Anteil selbst und erhält keine Rechnung. Prüfung: Summe der "
+                     f"Anteile − Eigenanteil der Region.", "sender_line")
+    head = 3
+    for index, (key, title, _) in enumerate(cols):
+        sheet.text(head, index, title, "th" if key in ("region", "party", "role") else "th_right")
+    sheet.fit_row(head, max(lines_needed(t, w, bold=True) for _, t, w in cols))
+    ws.freeze_panes(head + 1, 2)
+    ws.repeat_rows(head)
+
+    def col(key: str) -> int:
+        return at[key]
+
+    row = head + 1
+    sum_rows: list[int] = []
+    for region, region_cells in zip(settlement.regions, cells, strict=True):
+        row, sum_row = write_region_rows(sheet, settlement, region, region_cells, vat_rate,
+                                         row, col, "vat" in at)
+        sum_rows.append(sum_row)
+        row += 1
+
+    # All regions.
+    sheet.blank(row, 0, "blank_result")
+    sheet.text(row, 1, "Alle Regionen", "label_result")
+    sheet.line(row, 2, last_col - 1, "blank_result")
+
+    def grand(key: str, value) -> None:
+        formula = "=" + "+".join(a1(r, col(key)) for r in sum_rows) if sum_rows else "=0"
+        sheet.formula(row, col(key), formula, value, "eur_result")
+
+    grand("costs", settlement.total("costs"))
+    grand("subsidy", settlement.total("subsidy"))
+    grand("eigenanteil", settlement.total("eigenanteil"))
+    grand("net", settlement.total("eigenanteil"))
+    for key in ("vat", "gross", "advances", "balance"):
+        if key in at:
+            grand(key, settlement.partner_total(key))
+    check_cell(sheet, row, col)
+    ws.conditional_format(head + 1, col("check"), row, col("check"), {
+        "type": "cell", "criteria": "!=", "value": 0, "format": sheet.styles["check_bad"]})
+    ws.print_area(0, 0, row, last_col)
+
+
+def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult,
+                      cells: RegionCells, vat_rate: str | None, row: int, col, with_vat: bool):
+    """The parties of one region and its sum row; returns (next row, sum row)."""
+    first = row
+    for share in region.shares:
+        own = cells.parties[share.party.name]
+        sheet.text(row, col("region"), region.region)
+        sheet.text(row, col("party"), share.party.full_name)
+        sheet.text(row, col("role"), share.party.role)
+        sheet.formula(row, col("key"), f"={own.key}", share.key, "key")
+        sheet.text(row, col("unit"), key_unit(region))
+        sheet.formula(row, col("fraction"), f"={own.fraction}", share.fraction, "percent")
+        net = a1(row, col("net"))
+        sheet.formula(row, col("net"), f"={own.net}", share.net, "eur")
+        if share.is_employer:
+            row += 1
+            continue
+        billed = net
+        if with_vat:
+            vat = a1(row, col("vat"))
+            sheet.formula(row, col("vat"), f"=ROUND({net}*{vat_rate},2)", share.vat, "eur")
+            sheet.formula(row, col("gross"), f"={net}+{vat}", share.gross, "eur")
+            billed = a1(row, col("gross"))
+        sheet.number(row, col("advances"), share.advances, "eur")
+        sheet.formula(row, col("balance"), f"={billed}-{a1(row, col('advances'))}",
+                      share.balance, "eur")
+        if share.due_date:
+            sheet.date(row, col("due"), share.due_date, "date")
+        row += 1
+    last = row - 1
+
+    sheet.text(row, col("region"), region.region, "label_total")
+    sheet.text(row, col("party"), f"Summe Region {region.region}", "label_total")
+    sheet.blank(row, col("role"), "blank_total")
+    sheet.formula(row, col("costs"), f"={cells.costs}", region.costs, "eur_total")
+    sheet.formula(row, col("subsidy"), f"={cells.subsidy}", region.subsidy, "eur_total")
+    sheet.formula(row, col("eigenanteil"), f"={cells.eigenanteil}", region.eigenanteil,
+                  "eur_total")
+    sheet.formula(row, col("key"), f"=SUM({span(first, last, col('key'))})", region.key_total,
+                  "key_total")
+    sheet.text(row, col("unit"), key_unit(region), "label_total")
+    sheet.blank(row, col("fraction"), "blank_total")
+    sheet.formula(row, col("net"), f"=SUM({span(first, last, col('net'))})",
+                  region.eigenanteil, "eur_total")
+    for key in ("vat", "gross", "advances", "balance"):
+        if key == "vat" and not with_vat or key == "gross" and not with_vat:
+            continue
+        sheet.formula(row, col(key), f"=SUM({span(first, last, col(key))})",
+                      region.partner_total(key), "eur_total")
+    sheet.blank(row, col("due"), "blank_total")
+    check_cell(sheet, row, col)
+    return row + 1, row
+
+
+def check_cell(sheet: Sheet, row: int, col) -> None:
+    """Shares add up to the Eigenanteil: Σ shares − Eigenanteil is exactly 0,00 €."""
+    formula = f"=ROUND({a1(row, col('net'))}-{a1(row, col('eigenanteil'))},2)"
+    sheet.formula(row, col("check"), formula, 0, "check_ok")
+
+
+def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[RegionCells]) -> None:
+    """Per region two columns: the subsidy, and the Eigenanteil stacked by party."""
+    ws = sheet.ws
+    ws.hide_gridlines(2)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 1)
+    ws.set_footer(FOOTER)
+    ws.protect()
+    parties = [(region, share) for region in settlement.regions for share in region.shares]
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 1, 16)
+    ws.set_column(2, 2 + len(parties), 15)
+    top = CHART_ROWS  # the chart stands above its data
+    sheet.text(top - 2, 0, "Werte des Diagramms (aus dem Blatt „Berechnung“)", "bold")
+    sheet.text(top, 0, "Region", "th")
+    sheet.text(top, 1, "", "th")
+    sheet.text(top, 2, "Landesförderung", "th_right")
+    for index, (_, share) in enumerate(parties):
+        sheet.text(top, 3 + index, share.party.full_name, "th_right")
+    sheet.fit_row(top, 2)
+    row = top + 1
+    for region, region_cells in zip(settlement.regions, cells, strict=True):
+        sheet.text(row, 0, region.region)
+        sheet.text(row, 1, "Landesförderung")
+        sheet.formula(row, 2, f"={region_cells.subsidy}", region.subsidy, "eur")
+        sheet.text(row + 1, 1, "Eigenanteil")
+        for index, (owner, share) in enumerate(parties):
+            if owner is region:
+                sheet.formula(row + 1, 3 + index,
+                              f"={region_cells.parties[share.party.name].net}", share.net, "eur")
+        row += 2
+    last = row - 1
+    ws.print_area(0, 0, max(last, top), 2 + len(parties))
+    if last <= top:
+        return
+
+    chart = workbook.add_chart({"type": "column", "subtype": "stacked"})
+    # Two-level categories (region; Landesförderung / Eigenanteil). xlsxwriter caches only
+    # one-column ranges itself, so the cache is given: outer level first, None = no label.
+    categories = f"={a1(top + 1, 0, CHART)}:{a1(last, 1)}"
+    levels = [[label for r in settlement.regions for label in (r.region, None)],
+              [label for _ in settlement.regions for label in ("Landesförderung",
+                                                                "Eigenanteil")]]
+    chart.add_series({"name": f"={a1(top, 2, CHART)}", "categories": categories,
+                      "categories_data": levels,
+                      "values": f"={a1(top + 1, 2, CHART)}:{a1(last, 2)}",
+                      "fill": {"color": SUBSIDY_COLOUR}, "gap": 50})
+    for index in range(len(parties)):
+        column = 3 + index
+        chart.add_series({
+            "name": f"={a1(top, column, CHART)}", "categories": categories,
+            "categories_data": levels,
+            "values": f"={a1(top + 1, column, CHART)}:{a1(last, column)}",
+            "fill": {"color": PARTY_COLOURS[index % len(PARTY_COLOURS)]},
+        })
+    chart.set_title({"name": f"Landesförderung und Eigenanteil je Region {settlement.year} "
+                             f"(Eigenanteil nach Vertragsparteien)",
+                     "name_font": {"size": 12, "bold": True}})
+    chart.set_y_axis({"num_format": '#,##0 "€"', "major_gridlines": {
+        "visible": True, "line": {"color": "#D9D9D9"}}})
+    chart.set_legend({"position": "right"})
+    chart.set_size({"width": 1000, "height": 470})
+    ws.insert_chart(0, 0, chart)
