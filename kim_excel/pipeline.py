@@ -46,7 +46,8 @@ def run_settlement(eingang: Path, ausgabe: Path, today: date, pdf: bool = False)
 
             notices.extend(convert_letters([f for f in files if f.name.startswith(
                 "Abrechnung_")], staging))
-    return RunResult(settlement, notices, folder, [folder / f.name for f in files])
+        produced = sorted(p.name for p in staging.iterdir())
+    return RunResult(settlement, notices, folder, [folder / name for name in produced])
 
 
 def partner_file_names(settlement: Settlement) -> dict[str, str]:
