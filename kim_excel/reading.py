@@ -61,7 +61,9 @@ class Table:
         return CellRef(self.file, self.sheet, cell_name(row, self.headers[normalise(header)]))
 
     def header_ref(self) -> CellRef:
-        return CellRef(self.file, self.sheet, "1")
+        """The header row: ``A1:E1`` over the columns the sheet has (``A1`` if empty)."""
+        last = max(self.headers.values(), default=0)
+        return CellRef(self.file, self.sheet, f"A1:{column_letter(last)}1" if last else "A1")
 
     def value(self, values: list[object], header: str) -> object:
         col = self.headers.get(normalise(header))
@@ -91,16 +93,23 @@ def find_workbooks(source: Path) -> list[Path]:
     spreadsheets (``.xls``, ``.ods``) are returned too, so that they get a precise message.
     """
     if not source.exists():
-        raise UnreadableInput(f"Eingang „{source}“ gibt es nicht.")
+        raise UnreadableInput(
+            f"Eingang „{source}“ gibt es nicht. Bitte den Ordner anlegen und die ausgefüllte "
+            f"Vorlage hineinlegen (kim-excel vorlage erzeugt sie), oder mit --eingang einen "
+            f"anderen Ordner oder eine Datei angeben.")
     if source.is_file():
         return [source]
-    candidates = sorted(
-        p
-        for p in source.iterdir()
-        if p.is_file()
-        and not p.name.startswith(("~$", "."))
-        and p.suffix.lower() in (*WORKBOOK_SUFFIXES, ".xls", ".ods", ".xlsb", ".csv")
-    )
+    try:
+        candidates = sorted(
+            p
+            for p in source.iterdir()
+            if p.is_file()
+            and not p.name.startswith(("~$", "."))
+            and p.suffix.lower() in (*WORKBOOK_SUFFIXES, ".xls", ".ods", ".xlsb", ".csv")
+        )
+    except OSError as exc:
+        raise UnreadableInput(f"Eingangsordner „{source}“ kann nicht gelesen werden "
+                              f"({exc.strerror}).") from None
     if not candidates:
         raise UnreadableInput(
             f"Im Eingangsordner „{source}“ liegt keine Arbeitsmappe (.xlsx). "
@@ -160,17 +169,18 @@ class UnreadableWorkbook(Exception):
 
 
 def check_container(path: Path) -> None:
-    """Refuse what is not an .xlsx/.xlsm zip container, with a message saying what it is."""
+    """Refuse what is not an .xlsx/.xlsm zip container, with a message saying what it is.
+
+    The zip is unpacked once here, in bounded chunks, before any parser sees it: the real
+    unpacked size counts (a zip can lie about its sizes in its directory), every member's
+    checksum is verified, and XML that declares a DTD or entities (billion laughs) is refused.
+    """
     where = CellRef(path.name, "Datei")
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise UnreadableWorkbook(Problem(
-            "Das alte Excel-Format .xls wird nicht gelesen. Bitte in Excel öffnen und über "
-            "„Speichern unter“ als „Excel-Arbeitsmappe (*.xlsx)“ speichern.", where))
+        raise UnreadableWorkbook(Problem(XLS_MESSAGE, where))
     if suffix == ".ods":
-        raise UnreadableWorkbook(Problem(
-            "OpenDocument-Tabellen (.ods) werden nicht gelesen. Bitte in LibreOffice über "
-            "„Speichern unter“ als „Excel 2007-365 (.xlsx)“ speichern.", where))
+        raise UnreadableWorkbook(Problem(ODS_MESSAGE, where))
     if suffix in (".xlsb", ".csv"):
         raise UnreadableWorkbook(Problem(
             f"Dateien im Format {suffix} werden nicht gelesen. Bitte als Excel-Arbeitsmappe "
@@ -182,31 +192,164 @@ def check_container(path: Path) -> None:
         raise UnreadableWorkbook(Problem(f"Die Datei kann nicht geöffnet werden ({exc.strerror}).",
                                          where)) from None
     if head == OLE_MAGIC:
-        raise UnreadableWorkbook(Problem(
-            "Die Arbeitsmappe ist mit einem Kennwort geschützt (verschlüsselt) oder im alten "
-            ".xls-Format gespeichert. Bitte den Kennwortschutz entfernen (Datei › Informationen "
-            "› Arbeitsmappe schützen) und als .xlsx speichern.", where))
+        raise UnreadableWorkbook(Problem(describe_ole(path), where))
     if not zipfile.is_zipfile(path):
+        named = "auch wenn ihr Name so endet" if suffix in WORKBOOK_SUFFIXES else \
+            f"sondern eine Datei vom Typ „{suffix or 'ohne Endung'}“"
         raise UnreadableWorkbook(Problem(
-            "Die Datei ist keine Excel-Arbeitsmappe (.xlsx), auch wenn ihr Name so endet.",
-            where))
+            f"Die Datei ist keine Excel-Arbeitsmappe (.xlsx), {named}. Erwartet wird die "
+            f"ausgefüllte Vorlage (kim-excel vorlage).", where))
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
-            names = {i.filename for i in infos}
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise UnreadableWorkbook(Problem("Die Arbeitsmappe ist beschädigt (kein gültiges "
-                                         "ZIP-Archiv).", where)) from None
-    if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+        raise UnreadableWorkbook(Problem(DAMAGED_ZIP_MESSAGE, where)) from None
+    check_members(path, infos, where)  # first: the sizes below are honest only after it
+    names = {i.filename for i in infos}
+    if "mimetype" in names and "content.xml" in names:
+        with zipfile.ZipFile(path) as archive:
+            mimetype = archive.read("mimetype")[:200]
+        if b"opendocument.spreadsheet" in mimetype:
+            raise UnreadableWorkbook(Problem(
+                "Die Datei ist eine OpenDocument-Tabelle (.ods), auch wenn ihr Name auf "
+                f"{path.suffix} endet. {ODS_ADVICE}", where))
+    if "xl/workbook.xml" not in names:
+        kind = "eine Excel-Binärarbeitsmappe (.xlsb)" if "xl/workbook.bin" in names else \
+            "ein ZIP-Archiv ohne Excel-Arbeitsmappe"
         raise UnreadableWorkbook(Problem(
-            "Die Datei ist keine Excel-Arbeitsmappe (ZIP-Archiv ohne Arbeitsmappe).", where))
-    unpacked = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if unpacked > MAX_UNPACKED_BYTES or (unpacked > 1024 * 1024
-                                         and unpacked / packed > MAX_COMPRESSION_RATIO):
+            f"Die Datei ist {kind}. Bitte als Excel-Arbeitsmappe (.xlsx) speichern.", where))
+
+
+XLS_ADVICE = ("Bitte in Excel öffnen und über „Speichern unter“ als „Excel-Arbeitsmappe "
+              "(*.xlsx)“ speichern.")
+XLS_MESSAGE = f"Das alte Excel-Format .xls wird nicht gelesen. {XLS_ADVICE}"
+ODS_ADVICE = ("Bitte in LibreOffice über „Speichern unter“ als „Excel 2007-365 (.xlsx)“ "
+              "speichern.")
+ODS_MESSAGE = f"OpenDocument-Tabellen (.ods) werden nicht gelesen. {ODS_ADVICE}"
+DAMAGED_ZIP_MESSAGE = (
+    "Die Arbeitsmappe ist beschädigt (kein gültiges ZIP-Archiv, Prüfsumme falsch oder "
+    "unvollständig gespeichert). Bitte die Datei in Excel öffnen und erneut speichern, oder "
+    "die Vorlage neu ausfüllen.")
+BOMB_MESSAGE = (
+    "Die Arbeitsmappe entpackt sich auf mehr als {limit} MB; das ist kein "
+    "Abrechnungsformular (Schutz vor ZIP-Bomben). Bitte die Vorlage verwenden.")
+XML_BOMB_MESSAGE = (
+    "Die Arbeitsmappe enthält XML mit eigenen Entitäten (DOCTYPE/ENTITY), die Excel nie "
+    "schreibt; sie wird aus Sicherheitsgründen nicht gelesen (Schutz vor XML-Bomben). Bitte "
+    "die Daten in die Vorlage übertragen.")
+
+
+def describe_ole(path: Path) -> str:
+    """An OLE compound file: a password-protected .xlsx, or a legacy .xls under a new name."""
+    import olefile  # installed with msoffcrypto-tool
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            streams = {"/".join(entry) for entry in ole.listdir()}
+    except Exception:  # noqa: BLE001 - any damage: we only want a good message
+        streams = set()
+    if {"EncryptionInfo", "EncryptedPackage"} & streams:
+        return ("Die Arbeitsmappe ist mit einem Kennwort geschützt (verschlüsselt) und kann "
+                "nicht gelesen werden. Bitte in Excel öffnen, unter Datei › Informationen › "
+                "Arbeitsmappe schützen › Mit Kennwort verschlüsseln das Kennwort löschen und "
+                "speichern. kim-excel fragt nie nach Kennwörtern.")
+    if {"Workbook", "Book"} & streams:
+        return ("Die Datei ist im alten Excel-Format .xls gespeichert, auch wenn ihr Name auf "
+                f"{path.suffix} endet. {XLS_ADVICE}")
+    return ("Die Datei ist eine ältere Office-Datei (OLE-Format), keine Excel-Arbeitsmappe "
+            "(.xlsx): vielleicht .xls oder .doc, oder mit einem Kennwort verschlüsselt. Bitte "
+            "in Excel öffnen und ohne Kennwort als „Excel-Arbeitsmappe (*.xlsx)“ speichern.")
+
+
+def check_members(path: Path, infos: list[zipfile.ZipInfo], where: CellRef) -> None:
+    """Unpack every member in bounded chunks; refuse bombs, DTDs and damaged data."""
+    import zlib
+
+    limit = MAX_UNPACKED_BYTES
+    total = 0
+    packed = 0
+    try:
+        with path.open("rb") as handle:
+            for info in infos:
+                if info.flag_bits & 0x1:
+                    raise UnreadableWorkbook(Problem(
+                        "Die Arbeitsmappe enthält verschlüsselte Teile und kann nicht gelesen "
+                        "werden. Bitte ohne Kennwort als .xlsx speichern.", where))
+                packed += info.compress_size
+                is_xml = info.filename.endswith((".xml", ".rels", ".vml"))
+                crc = 0
+                size = 0
+                tail = b""
+                for chunk in _inflate(handle, info, limit - total):
+                    total += len(chunk)
+                    size += len(chunk)
+                    if total > limit:
+                        raise UnreadableWorkbook(Problem(
+                            BOMB_MESSAGE.format(limit=limit // (1024 * 1024)), where))
+                    crc = zlib.crc32(chunk, crc)
+                    if is_xml:
+                        window = tail + chunk
+                        if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                            raise UnreadableWorkbook(Problem(XML_BOMB_MESSAGE, where))
+                        tail = window[-16:]
+                if crc != info.CRC or size != info.file_size:
+                    raise UnreadableWorkbook(Problem(DAMAGED_ZIP_MESSAGE, where))
+    except UnreadableWorkbook:
+        raise
+    except Exception:  # noqa: BLE001 - zlib.error, struct.error, EOF …: all mean "damaged"
+        raise UnreadableWorkbook(Problem(DAMAGED_ZIP_MESSAGE, where)) from None
+    if total > 1024 * 1024 and total / max(1, packed) > MAX_COMPRESSION_RATIO:
         raise UnreadableWorkbook(Problem(
-            f"Die Arbeitsmappe entpackt sich auf {unpacked // (1024 * 1024)} MB; das ist kein "
-            f"Abrechnungsformular (Schutz vor ZIP-Bomben). Bitte die Vorlage verwenden.", where))
+            BOMB_MESSAGE.format(limit=total // (1024 * 1024)).replace("mehr als ", ""), where))
+
+
+CHUNK = 64 * 1024
+
+
+def _inflate(handle, info: zipfile.ZipInfo, budget: int) -> Iterator[bytes]:
+    """The real unpacked bytes of one member, read from its local header on, in chunks.
+
+    The sizes in the zip directory are not trusted: a deflate stream is inflated until it
+    ends (or the budget is exceeded), which is what any other reader would do too.
+    """
+    import struct
+    import zlib
+
+    handle.seek(info.header_offset)
+    header = handle.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise ValueError("bad local header")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    handle.seek(info.header_offset + 30 + name_len + extra_len)
+    remaining = info.compress_size
+    if info.compress_type == zipfile.ZIP_STORED:
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK, remaining))
+            if not chunk:
+                raise ValueError("truncated")
+            remaining -= len(chunk)
+            yield chunk
+        return
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise ValueError("unsupported compression")
+    inflater = zlib.decompressobj(-15)
+    produced = 0
+    pending = b""
+    while not inflater.eof:
+        if not pending and remaining > 0:
+            pending = handle.read(min(CHUNK, remaining))
+            if not pending:
+                raise ValueError("truncated")
+            remaining -= len(pending)
+        out = inflater.decompress(pending, CHUNK)
+        pending = inflater.unconsumed_tail
+        if not out and not pending and remaining <= 0 and not inflater.eof:
+            raise ValueError("truncated deflate stream")
+        if out:
+            produced += len(out)
+            yield out
+            if produced > budget:
+                return
 
 
 def find_uncached_formulas(path: Path, sheet_names: list[str]) -> dict[str, set[str]]:
@@ -225,32 +368,50 @@ def find_uncached_formulas(path: Path, sheet_names: list[str]) -> dict[str, set[
         "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
     }
     result: dict[str, set[str]] = {}
-    with zipfile.ZipFile(path) as archive:
-        try:
-            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-        except (KeyError, ElementTree.ParseError):
-            return {}
-        targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", ns)}
-        for sheet in workbook.iterfind("m:sheets/m:sheet", ns):
-            name = sheet.get("name")
-            if name not in sheet_names:
-                continue
-            target = targets.get(sheet.get(f"{{{ns['r']}}}id"), "")
-            member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    try:
+        with zipfile.ZipFile(path) as archive:
             try:
-                data = archive.read(member)
+                workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+                rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
             except KeyError:
-                continue
-            if b"<f" not in data and b":f" not in data:
-                continue
-            cells = set()
-            for cell in _iter_cells(ElementTree.fromstring(data), ns):
-                if cell.find("m:f", ns) is not None and cell.find("m:v", ns) is None:
-                    cells.add(cell.get("r", ""))
-            if cells:
-                result[name] = cells
+                return {}
+            targets = {r.get("Id"): r.get("Target", "")
+                       for r in rels.findall("rel:Relationship", ns)}
+            for sheet in workbook.iterfind("m:sheets/m:sheet", ns):
+                name = sheet.get("name")
+                if name not in sheet_names:
+                    continue
+                target = targets.get(sheet.get(f"{{{ns['r']}}}id"), "")
+                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                try:
+                    data = archive.read(member)
+                except KeyError:
+                    continue
+                if b"<f" not in data and b":f" not in data:
+                    continue
+                cells = {cell.get("r", "") for cell in _iter_cells(ElementTree.fromstring(data), ns)
+                         if _formula_without_value(cell, ns)}
+                if cells:
+                    result[name] = cells
+    except (ElementTree.ParseError, ValueError, zipfile.BadZipFile) as exc:
+        # ValueError includes defusedxml's refusals (DTDs, entities); check_container has
+        # refused those already, this is the second line of defence.
+        raise UnreadableWorkbook(Problem(
+            f"Die Arbeitsmappe enthält fehlerhaftes XML und kann nicht gelesen werden "
+            f"({type(exc).__name__}). Bitte in Excel öffnen und erneut speichern.",
+            CellRef(path.name, "Datei"))) from None
     return result
+
+
+def _formula_without_value(cell, ns) -> bool:
+    """A formula whose result was never stored: no ``<v>``, or an empty one (openpyxl writes
+    ``<v/>``), except a formula whose stored result is the empty text (``t="str"``)."""
+    if cell.find("m:f", ns) is None:
+        return False
+    value = cell.find("m:v", ns)
+    if value is None:
+        return True
+    return not (value.text or "") and cell.get("t") not in ("str", "inlineStr")
 
 
 def _iter_cells(root, ns) -> Iterator:
