@@ -54,10 +54,11 @@ class Table:
     rows: list[tuple[int, list[object]]]  # (zero-based row index, values)
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     uncached: set[str] = field(default_factory=set)  # cells with a formula but no value
+    header_texts: dict[str, str] = field(default_factory=dict)  # normalised → as written
 
     def ref(self, row: int, header: str | None = None) -> CellRef:
-        if header is None:
-            return CellRef(self.file, self.sheet, str(row + 1))
+        if header is None:  # the whole row, as Excel writes it: 5:5
+            return CellRef(self.file, self.sheet, f"{row + 1}:{row + 1}")
         return CellRef(self.file, self.sheet, cell_name(row, self.headers[normalise(header)]))
 
     def header_ref(self) -> CellRef:
@@ -108,8 +109,10 @@ def find_workbooks(source: Path) -> list[Path]:
             and p.suffix.lower() in (*WORKBOOK_SUFFIXES, ".xls", ".ods", ".xlsb", ".csv")
         )
     except OSError as exc:
+        from kim_excel.output import os_reason
+
         raise UnreadableInput(f"Eingangsordner „{source}“ kann nicht gelesen werden "
-                              f"({exc.strerror}).") from None
+                              f"({os_reason(exc)}).") from None
     if not candidates:
         raise UnreadableInput(
             f"Im Eingangsordner „{source}“ liegt keine Arbeitsmappe (.xlsx). "
@@ -152,12 +155,14 @@ def read_workbook(path: Path, sheets: tuple[str, ...]) -> RawWorkbook:
 
 def to_table(file: str, sheet: str, grid: list[list[object]], merged, uncached) -> Table:
     headers: dict[str, int] = {}
+    texts: dict[str, str] = {}
     if grid:
         for col, text in enumerate(grid[0]):
             if isinstance(text, str) and text.strip():
                 headers.setdefault(normalise(text), col)
+                texts.setdefault(normalise(text), text.strip())
     rows = [(index, values) for index, values in enumerate(grid) if index > 0]
-    return Table(file, sheet, headers, rows, merged, uncached)
+    return Table(file, sheet, headers, rows, merged, uncached, texts)
 
 
 class UnreadableWorkbook(Exception):
@@ -189,8 +194,11 @@ def check_container(path: Path) -> None:
         with path.open("rb") as handle:
             head = handle.read(8)
     except OSError as exc:
-        raise UnreadableWorkbook(Problem(f"Die Datei kann nicht geöffnet werden ({exc.strerror}).",
-                                         where)) from None
+        from kim_excel.output import os_reason
+
+        raise UnreadableWorkbook(Problem(
+            f"Die Datei kann nicht geöffnet werden ({os_reason(exc)}); ist sie noch in einem "
+            f"anderen Programm geöffnet?", where)) from None
     if head == OLE_MAGIC:
         raise UnreadableWorkbook(Problem(describe_ole(path), where))
     if not zipfile.is_zipfile(path):
