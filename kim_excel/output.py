@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import shutil
+import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,11 +88,15 @@ def output_lock(ausgabe: Path) -> Iterator[None]:
 
 
 def recover(target: Path) -> None:
-    """Put back a folder that a killed run left renamed aside, and sweep its leftovers."""
+    """Put back a folder that a killed run left renamed aside, and sweep its leftovers.
+
+    Only the two-rename fallback of :func:`publish` can leave ``target`` missing (killed
+    between the renames); the old folder then waits under ``.<J>.alt-<pid>``.
+    """
     parent = target.parent
     if not parent.exists():
         return
-    aside = sorted(parent.glob(f".{target.name}.alt-*"))
+    aside = sorted(parent.glob(f".{target.name}.alt-*"), key=lambda p: p.stat().st_mtime)
     if aside and not target.exists():
         aside[-1].rename(target)
         aside = aside[:-1]
@@ -117,8 +122,13 @@ def staged_folder(target: Path) -> Iterator[Path]:
 
 
 def publish(staging: Path, target: Path) -> None:
+    """Make ``staging`` the new ``target``. Where the system can swap two folders in one
+    step (Linux), readers see the old or the new folder and never none; elsewhere two
+    renames leave a short gap that :func:`recover` closes if the run dies in it."""
     if target.exists():
         carry_over(target, staging)
+        if exchange(staging, target):
+            return  # staging now holds the old folder; staged_folder removes it
     aside = target.parent / f".{target.name}.alt-{os.getpid()}"
     try:
         if target.exists():
@@ -133,6 +143,29 @@ def publish(staging: Path, target: Path) -> None:
             f"unverändert."
         ) from None
     shutil.rmtree(aside, ignore_errors=True)
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    False where that does not exist or the file system refuses it (some network shares):
+    the caller falls back to two renames.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def carry_over(old: Path, new: Path) -> None:
