@@ -118,3 +118,45 @@ def edited_with_openpyxl(path: Path, edit: Callable[[object], None]) -> Path:
     edit(book)
     book.save(path)
     return path
+
+
+def deflate_repeated(chunk: bytes, times: int) -> bytes:
+    """A raw deflate stream of ``chunk`` repeated ``times``, made in milliseconds: one fully
+    flushed segment (independent of what came before) is simply repeated."""
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    segment = compressor.compress(chunk) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return segment * times + zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+
+
+def handmade_zip(target: Path, members: list[tuple[str, bytes, int, int]]) -> Path:
+    """A zip written byte by byte: (name, raw deflate data, CRC-32, declared size) per
+    member, so that a test can declare sizes and checksums that do not match the data."""
+    out = bytearray()
+    central = bytearray()
+    for name, data, crc, size in members:
+        encoded = name.encode()
+        offset = len(out)
+        out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(data),
+                           size, len(encoded), 0) + encoded + data
+        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc,
+                               len(data), size, len(encoded), 0, 0, 0, 0, 0, offset) + encoded
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members),
+                      len(central), len(out), 0)
+    target.write_bytes(bytes(out + central + end))
+    return target
+
+
+def members_of(path: Path) -> list[tuple[str, bytes, int, int]]:
+    """The members of a real workbook in the form :func:`handmade_zip` takes."""
+    import zlib
+
+    result = []
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            content = archive.read(info.filename)
+            compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+            data = compressor.compress(content) + compressor.flush()
+            result.append((info.filename, data, zlib.crc32(content), len(content)))
+    return result
