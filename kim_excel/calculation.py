@@ -146,7 +146,9 @@ def settle_region(
         )
 
     basis, keys, inherited = split_keys(inp, region, parties)
-    total = sum(keys.values(), Decimal(0))
+    # Sorted: inherited Stundenanteile (R6) can be inexact (0.5 / 3); summing them in sheet
+    # order made the 28th digit, and in half-cent cases a share, depend on the row order.
+    total = sum(sorted(keys.values()), Decimal(0))
     shares = split_eigenanteil(eigenanteil, parties, keys, total)
     advances = advances_by_party(inp)
     vat_rate = settings.vat_rate
