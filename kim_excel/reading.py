@@ -136,7 +136,7 @@ def read_workbook(path: Path, sheets: tuple[str, ...]) -> RawWorkbook:
     wanted = {normalise(s) for s in sheets}
     tables: dict[str, Table] = {}
     present = {normalise(n): n for n in book.sheet_names}
-    uncached = find_uncached_formulas(path, [present[w] for w in wanted if w in present])
+    uncached = scan_sheets(path, [present[w] for w in wanted if w in present])
     for key, real_name in present.items():
         if key not in wanted:
             continue
@@ -360,8 +360,47 @@ def _inflate(handle, info: zipfile.ZipInfo, budget: int) -> Iterator[bytes]:
                 return
 
 
-def find_uncached_formulas(path: Path, sheet_names: list[str]) -> dict[str, set[str]]:
-    """Cells of the named sheets that hold a formula without a stored result.
+MAX_CELLS = 2_000_000  # of the grid from A1 to a sheet's last value; the form has a few hundred
+_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"[^>]*?(?<!/)>")
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+def column_index(letters: bytes) -> int:
+    """b"A" → 0, b"AA" → 26."""
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
+
+
+def check_extent(data: bytes, file: str, sheet: str) -> None:
+    """Refuse a sheet whose values reach far away before any reader allocates its grid.
+
+    One value in XFD1048576 made calamine allocate 17 billion cells and abort the whole
+    process (SIGABRT, not an exception); one in A1000000 cost 6 s and 400 MB.
+    """
+    last_row = last_col = 0
+    lowest = rightmost = "A1"  # the values furthest down and furthest right
+    for letters, digits in _CELL.findall(data):
+        row, col = int(digits), column_index(letters) + 1
+        if row > last_row:
+            last_row, lowest = row, f"{letters.decode()}{row}"
+        if col > last_col:
+            last_col, rightmost = col, f"{letters.decode()}{row}"
+    if last_row * last_col > MAX_CELLS or len(_ANY_CELL.findall(data)) > MAX_CELLS:
+        far = lowest if last_row * 16 >= last_col * 1024 else rightmost  # relative to A1:P1024
+        raise UnreadableWorkbook(Problem(
+            f"ein Wert weit außerhalb der Tabelle: das Blatt reicht damit bis "
+            f"{column_letter(last_col - 1)}{last_row}, so groß ist kein Abrechnungsformular "
+            f"(höchstens {MAX_CELLS:_} Zellen). Bitte den Inhalt löschen (Strg+Ende springt "
+            f"zur letzten benutzten Zelle) und speichern.".replace("_", "."),
+            CellRef(file, sheet, far)))
+
+
+def scan_sheets(path: Path, sheet_names: list[str]) -> dict[str, set[str]]:
+    """Look at the XML of the named sheets before calamine reads them: refuse sheets that
+    reach too far (:func:`check_extent`) and return the cells that hold a formula without a
+    stored result.
 
     Programs that do not calculate (openpyxl, some exporters) save formulas without values;
     every reader then sees an empty cell. We look at the sheet XML to tell the user why.
@@ -395,6 +434,7 @@ def find_uncached_formulas(path: Path, sheet_names: list[str]) -> dict[str, set[
                     data = archive.read(member)
                 except KeyError:
                     continue
+                check_extent(data, path.name, name)
                 if b"<f" not in data and b":f" not in data:
                     continue
                 cells = {cell.get("r", "") for cell in _iter_cells(ElementTree.fromstring(data), ns)

@@ -411,6 +411,26 @@ def test_a_formula_saved_without_its_result(tmp_path):
                               "neu berechnen lassen und speichern.")
 
 
+def test_a_value_far_outside_the_table(tmp_path):
+    """Found by hardening: one value in XFD1048576 made calamine allocate 17 billion cells
+    and abort the whole process (SIGABRT, no exception to catch). Run in its own process
+    so that a regression cannot take the test session down with it."""
+    folder = form_folder(tmp_path, example_2024())
+
+    def far(book):
+        book["Sachkosten"]["XFD1048576"] = "vergessen"
+
+    edited_with_openpyxl(folder / "Abrechnung.xlsx", far)
+    done = subprocess.run([sys.executable, "-m", "kim_excel", "pruefen", "--eingang",
+                           str(folder)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Abrechnung.xlsx: Sachkosten!XFD1048576: ein Wert weit außerhalb der Tabelle: das " \
+           "Blatt reicht damit bis XFD1048576, so groß ist kein Abrechnungsformular " \
+           "(höchstens 2.000.000 Zellen). Bitte den Inhalt löschen (Strg+Ende springt zur " \
+           "letzten benutzten Zelle)" in done.stderr
+
+
 def test_a_legacy_xls_file(tmp_path):
     folder = tmp_path / "input"
     folder.mkdir()
