@@ -361,7 +361,7 @@ def _inflate(handle, info: zipfile.ZipInfo, budget: int) -> Iterator[bytes]:
 
 
 MAX_CELLS = 2_000_000  # of the grid from A1 to a sheet's last value; the form has a few hundred
-_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"[^>]*?(?<!/)>")
+_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,4})([0-9]{1,12})\"[^>]*?(?<!/)>")
 _ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 
 
