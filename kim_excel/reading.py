@@ -130,7 +130,8 @@ def read_workbook(path: Path, sheets: tuple[str, ...]) -> RawWorkbook:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises plain exceptions for broken files
         raise UnreadableWorkbook(
-            Problem(f"Die Datei ist beschädigt und kann nicht gelesen werden ({exc}).",
+            Problem(f"Die Datei ist beschädigt und kann nicht gelesen werden (technische "
+                    f"Ursache: {exc}). Bitte in Excel öffnen und erneut speichern.",
                     CellRef(path.name, "Datei"))
         ) from None
     wanted = {normalise(s) for s in sheets}
@@ -145,8 +146,10 @@ def read_workbook(path: Path, sheets: tuple[str, ...]) -> RawWorkbook:
             grid = sheet.to_python(skip_empty_area=False)
             merged = list(sheet.merged_cell_ranges or [])
         except Exception as exc:
+            detail = "" if str(exc).strip("'\"") == real_name else f" (technische Ursache: {exc})"
             raise UnreadableWorkbook(
-                Problem(f"Das Blatt kann nicht gelesen werden ({exc}).",
+                Problem(f"Das Blatt „{real_name}“ ist beschädigt und kann nicht gelesen werden"
+                        f"{detail}. Bitte die Datei in Excel öffnen und erneut speichern.",
                         CellRef(path.name, real_name))
             ) from None
         tables[key] = to_table(path.name, real_name, grid, merged, uncached.get(real_name, set()))

@@ -317,7 +317,7 @@ def _is_number_text(text: str) -> bool:
 
 def number_value(value: object, where: CellRef, out: Collector, what: str) -> Decimal | None:
     if is_empty(value):
-        out.error(where, f"{what} fehlt.")
+        out.error(where, f"Wert fehlt; erwartet: {what}.")
         return None
     if isinstance(value, str):
         value = german_number_text(value)
@@ -573,8 +573,22 @@ def iban_value(text: str, where: CellRef, out: Collector, name: str, required: b
     try:
         return IBAN(text).compact
     except SchwiftyException as exc:
-        out.error(where, f"„{text}“ ist keine gültige IBAN ({exc}).")
+        reason = IBAN_REASONS.get(type(exc).__name__, "ungültig")
+        out.error(where, f"„{text}“ ist keine gültige IBAN ({reason}); erwartet: eine IBAN wie "
+                         f"DE02 1203 0000 0000 2020 51.")
         return None
+
+
+IBAN_REASONS = {  # schwifty's exceptions, in the clerk's words
+    "InvalidStructure": "unzulässige Zeichen",
+    "InvalidLength": "falsche Länge, in Deutschland 22 Zeichen",
+    "InvalidChecksumDigits": "die Prüfziffer stimmt nicht, vermutlich ein Tippfehler",
+    "InvalidCountryCode": "unbekanntes Länderkennzeichen",
+    "InvalidBBANChecksum": "die Kontonummer passt nicht zur Prüfziffer",
+    "InvalidBankCode": "unbekannte Bankleitzahl",
+    "InvalidAccountCode": "ungültige Kontonummer",
+    "InvalidBranchCode": "ungültige Filialnummer",
+}
 
 
 def bic_value(text: str, where: CellRef, out: Collector, name: str, required: bool):
