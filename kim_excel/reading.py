@@ -57,8 +57,8 @@ class Table:
     header_texts: dict[str, str] = field(default_factory=dict)  # normalised → as written
 
     def ref(self, row: int, header: str | None = None) -> CellRef:
-        if header is None:  # the whole row, as Excel writes it: 5:5
-            return CellRef(self.file, self.sheet, f"{row + 1}:{row + 1}")
+        if header is None:  # the whole row
+            return CellRef(self.file, self.sheet, str(row + 1))
         return CellRef(self.file, self.sheet, cell_name(row, self.headers[normalise(header)]))
 
     def header_ref(self) -> CellRef:
