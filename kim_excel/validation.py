@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
@@ -78,7 +78,8 @@ SETTINGS_ROWS = (S_YEAR, S_RATE, S_LAPSED, S_VAT, S_VAT_NOTE, S_PAYMENT, S_NOTIC
 # 28 significant digits of exact decimal arithmetic).
 MAX_AMOUNT = 10**12
 # Dates outside these years are typing errors (and 31.12.9999 + 30 days does not exist).
-MIN_YEAR, MAX_YEAR = 1900, 2199
+# (A small number typed into a date cell shows as a day in 1900: 60 is 28.02.1900.)
+MIN_YEAR, MAX_YEAR = 1990, 2199
 
 YES = ("ja", "j", "yes", "wahr", "true", "x")
 NO = ("nein", "n", "no", "falsch", "false", "")
@@ -254,6 +255,8 @@ def describe(value: object) -> str:
         return f"„{format_decimal(value)}“"
     if isinstance(value, (date, datetime)):
         return value.strftime("%d.%m.%Y")
+    if isinstance(value, time):  # a cell formatted as time, or a date cell holding 0
+        return f"„{value:%H:%M}“ (eine Uhrzeit)"
     return f"„{value}“"
 
 

@@ -338,7 +338,14 @@ def test_a_settlement_date_in_the_year_9999(tmp_path):
     folder = one_change(tmp_path, lambda f: f.settings.update(
         **{"Datum der Abrechnung": "31.12.9999"}))
     refused(tmp_path, folder, "Abrechnung.xlsx: Einstellungen!B9: 31.12.9999 liegt außerhalb "
-                              "der Jahre 1900 bis 2199; erwartet: Datum der Abrechnung")
+                              "der Jahre 1990 bis 2199; erwartet: Datum der Abrechnung")
+
+
+def test_a_small_number_in_a_date_cell(tmp_path):
+    """60 in a date cell shows as 28.02.1900 in Excel: a typo, not a payment date."""
+    folder = one_change(tmp_path, lambda f: f.advances[0].update(Datum=60))
+    refused(tmp_path, folder, "Abrechnung.xlsx: Abschläge!B2: 28.02.1900 liegt außerhalb der "
+                              "Jahre 1990 bis 2199; erwartet: Tag der Zahlung (TT.MM.JJJJ).")
 
 
 # ------------------------------------------------------------------ several workbooks
