@@ -294,8 +294,8 @@ def check_settlement(settlement: Settlement, inp: SettlementInput) -> None:
             amounts = (share.net, share.vat, share.gross, share.advances, share.balance)
             if any(a != round_cents(a) for a in amounts):
                 fail(f"{share.party.name}: amount not in whole cents")
-            if share.gross != share.net + share.vat or \
-                    share.balance != share.gross - share.advances:
+            if (share.gross != share.net + share.vat
+                    or share.balance != share.gross - share.advances):
                 fail(f"{share.party.name}: gross or balance inconsistent")
             if not share.party.is_active_in(settlement.year) and not region.wind_down:
                 fail(f"{share.party.name} has left and must not be billed")

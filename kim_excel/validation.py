@@ -407,7 +407,8 @@ def parse_settings(table: Table, today: date, out: Collector,
                          f"„Wert“ eine Jahreszahl wie 2024.")
         year = None
     elif is_empty(value):
-        out.error(where, "Abrechnungsjahr fehlt; erwartet: eine Jahreszahl wie 2024.")
+        out.error(where, f"„{S_YEAR}“ fehlt; erwartet: eine Jahreszahl wie 2024 in Spalte "
+                         f"„Wert“.")
         year = None
     else:
         year = int_value(value, where, out, "Abrechnungsjahr", 2000, 2100)
@@ -826,8 +827,8 @@ def party_difference(a: tuple[Party, ...], b: tuple[Party, ...],
     for party in a:
         theirs = by_name[party.name]
         if party != theirs:
-            field_name = next(f.name for f in fields(Party)
-                              if getattr(party, f.name) != getattr(theirs, f.name))
+            field_name = next(f.name for f in fields(Party) if f.compare
+                              and getattr(party, f.name) != getattr(theirs, f.name))
             label = PARTY_LABELS.get(field_name, field_name)
             return (cell(party.name, label),
                     f" (bei {party.name}: {label} {shown(getattr(party, field_name))} "
@@ -873,7 +874,7 @@ def check_agreement(inp: SettlementInput, out: Collector, trail: Trail | None = 
                       f"Eine Nachfolgerin setzt voraus, dass die bisherige ausgeschieden ist "
                       f"(„Ausgeschieden zum“ 31.12. eines früheren Jahres).")
         elif not employers and left_employers:
-            out.error(trail.party(left_employers[0].name, "Ausgeschieden zum"),
+            out.error(trail.party(left_employers[0].name),
                       f"Anstellungskörperschaft {left_employers[0].name} ist zum "
                       f"{describe(left_employers[0].exit_date)} ausgeschieden, für Region "
                       f"{region} ist aber keine neue benannt (eine weitere Zeile der Region "

@@ -268,7 +268,7 @@ def test_an_employer_that_left_without_a_successor(tmp_path):
     folder = one_change(tmp_path, lambda f: f.parties[0].update(
         **{"Ausgeschieden zum": date(2023, 12, 31)}))
     refused(tmp_path, folder,
-            "Abrechnung.xlsx: Vertragsparteien!F2: Anstellungskörperschaft Coesfeld ist zum "
+            "Abrechnung.xlsx: Vertragsparteien!A2: Anstellungskörperschaft Coesfeld ist zum "
             "31.12.2023 ausgeschieden, für Region Nord ist aber keine neue benannt",
             "Abrechnung.xlsx: Personalkosten!A2: Coesfeld ist zum 31.12.2023 ausgeschieden und "
             "kann für 2024 keine Kosten abrechnen.")
@@ -314,8 +314,8 @@ def test_two_partners_whose_file_names_would_collide(tmp_path):
 
 def test_a_missing_year(tmp_path):
     folder = one_change(tmp_path, lambda f: f.settings.update(Abrechnungsjahr=""))
-    refused(tmp_path, folder, "Abrechnung.xlsx: Einstellungen!B2: Abrechnungsjahr fehlt; "
-                              "erwartet: eine Jahreszahl wie 2024.")
+    refused(tmp_path, folder, "Abrechnung.xlsx: Einstellungen!B2: „Abrechnungsjahr“ fehlt; "
+                              "erwartet: eine Jahreszahl wie 2024 in Spalte „Wert“.")
 
 
 def test_a_year_in_words(tmp_path):
