@@ -23,7 +23,7 @@ from kim_excel.model import (
     Severity,
     Share,
 )
-from kim_excel.money import ZERO, format_decimal, format_eur, round_cents
+from kim_excel.money import CENT, ZERO, format_decimal, format_eur, round_cents
 
 MIN_ELIGIBLE_VZAE = Decimal("0.5")
 
@@ -148,7 +148,9 @@ def settle_region(
     if is_wind_down(inp):
         notices.append(wind_down_notice(inp, region, parties, subsidy))
     basis, keys, inherited = split_keys(inp, region, parties)
-    total = sum(keys.values(), Decimal(0))
+    # Sorted: inherited Stundenanteile (R6) can be inexact (0.5 / 3); summing them in sheet
+    # order made the 28th digit, and in half-cent cases a share, depend on the row order.
+    total = sum(sorted(keys.values()), Decimal(0))
     shares = split_eigenanteil(eigenanteil, parties, keys, total)
     advances = advances_by_party(inp)
     vat_rate = settings.vat_rate
@@ -251,12 +253,26 @@ def split_eigenanteil(
 
     Five equal partners of 100.00: 20.00 each. Three equal parties of 100.00 (one the
     employer): partners 33.33 each, the employer 33.34, so the parts add up to the cent.
+
+    A tiny Eigenanteil can make the partners' rounding take more than the employer's whole
+    share: 0.03 in six equal parts is 0.005 each, five partners would pay 0.01 and the
+    employer's rest would be −0.02 (the partners overpaying). Then the partners rounded
+    furthest give back one cent each (ties by name) until the rest is 0, so no share has
+    the opposite sign of the Eigenanteil: here three partners pay 0.01, two 0.00.
     """
-    partners = [
-        (p, round_cents(eigenanteil * keys[p.name] / total)) for p in parties if not p.is_employer
-    ]
+    exact = {p.name: eigenanteil * keys[p.name] / total for p in parties if not p.is_employer}
+    rounded = {name: round_cents(value) for name, value in exact.items()}
+    rest = eigenanteil - sum(rounded.values(), ZERO)
+    sign = 1 if eigenanteil >= 0 else -1
+    if rest * sign < 0:
+        overshoot = sorted(rounded, key=lambda n: (-(rounded[n] - exact[n]) * sign, n))
+        for name in overshoot:
+            if rest * sign >= 0:
+                break
+            rounded[name] -= sign * CENT
+            rest += sign * CENT
+    partners = [(p, rounded[p.name]) for p in parties if not p.is_employer]
     employer = next(p for p in parties if p.is_employer)
-    rest = eigenanteil - sum((net for _, net in partners), ZERO)
     return [(employer, rest), *partners]
 
 

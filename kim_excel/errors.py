@@ -23,6 +23,10 @@ class UnreadableInput(KimError):
     """No usable input at all (a missing folder, no workbook in it)."""
 
 
+class OutputError(KimError):
+    """The results cannot be written (disk full, no permission, a name too long)."""
+
+
 class OutputLocked(KimError):
     """Another kim-excel run is writing into the same output folder."""
 

@@ -50,6 +50,8 @@ def money(value: object) -> Decimal:
         if not math.isfinite(value):
             raise NotMoney(f"{value!r} ist kein Betrag")
         exact = Decimal(repr(value))
+        if exact.adjusted() >= 26:
+            raise NotMoney(f"{value!r} ist kein Betrag")
         rounded = round_cents(exact)
         if abs(exact - rounded) > _FLOAT_NOISE:
             raise NotMoney(f"{value!r} hat Bruchteile eines Cents")
@@ -61,7 +63,8 @@ def money(value: object) -> Decimal:
             exact = Decimal(value)
         except InvalidOperation:
             raise NotMoney(f"{value!r} ist kein Betrag") from None
-        if not exact.is_finite():
+        if not exact.is_finite() or exact.adjusted() >= 26:
+            # 28 significant digits: quantizing larger values raises InvalidOperation
             raise NotMoney(f"{value!r} ist kein Betrag")
         if exact != exact.quantize(CENT, rounding=ROUND_HALF_UP):
             raise NotMoney(f"{value!r} hat Bruchteile eines Cents")

@@ -9,9 +9,11 @@ under a hidden name; the next run puts it back before it starts.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +27,7 @@ GENERATED = re.compile(
     r"Buchungsliste_\d{4}\.csv|LIESMICH\.txt)$"
 )
 LOCK_NAME = ".kim-excel.lock"
+MAX_NAME = 60  # characters of a party name in a file name
 
 TRANSLITERATION = {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
 
@@ -33,12 +36,36 @@ def ascii_name(name: str) -> str:
     """A safe ASCII file-name part: ``Lüdinghausen`` → ``Luedinghausen``.
 
     Outlook mangles non-ASCII attachment names; path characters could escape the folder.
-    Anything but letters, digits, ``-`` and ``_`` becomes ``_``.
+    Anything but letters, digits, ``-`` and ``_`` becomes ``_``; ``../../evil`` → ``evil``,
+    ``C:\\x`` → ``C_x``. At most :data:`MAX_NAME` characters.
     """
     text = "".join(TRANSLITERATION.get(ch, ch) for ch in name)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
-    return text or "Kommune"
+    # File names have a limit (255 bytes, 260 characters for a whole Windows path).
+    return text[:MAX_NAME].rstrip("_") or "Kommune"
+
+
+OS_REASONS = {
+    errno.ENOSPC: "kein Speicherplatz mehr frei",
+    errno.EACCES: "keine Schreib- oder Leserechte",
+    errno.EPERM: "keine Berechtigung",
+    errno.EROFS: "das Laufwerk ist schreibgeschützt",
+    errno.ENAMETOOLONG: "ein Name ist zu lang",
+    errno.EEXIST: "dort liegt eine Datei statt eines Ordners",
+    errno.ENOTDIR: "ein Teil des Pfads ist eine Datei, kein Ordner",
+    errno.ENOENT: "Ordner oder Datei nicht gefunden",
+    errno.EISDIR: "ein Ordner steht, wo eine Datei sein sollte",
+}
+
+
+def os_reason(exc: BaseException) -> str:
+    """A German reason for an operating-system error, for messages a clerk can act on."""
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else exc
+    number = getattr(cause, "errno", None)
+    if number in OS_REASONS:
+        return OS_REASONS[number]
+    return getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
 
 
 @contextmanager
@@ -61,11 +88,15 @@ def output_lock(ausgabe: Path) -> Iterator[None]:
 
 
 def recover(target: Path) -> None:
-    """Put back a folder that a killed run left renamed aside, and sweep its leftovers."""
+    """Put back a folder that a killed run left renamed aside, and sweep its leftovers.
+
+    Only the two-rename fallback of :func:`publish` can leave ``target`` missing (killed
+    between the renames); the old folder then waits under ``.<J>.alt-<pid>``.
+    """
     parent = target.parent
     if not parent.exists():
         return
-    aside = sorted(parent.glob(f".{target.name}.alt-*"))
+    aside = sorted(parent.glob(f".{target.name}.alt-*"), key=lambda p: p.stat().st_mtime)
     if aside and not target.exists():
         aside[-1].rename(target)
         aside = aside[:-1]
@@ -91,8 +122,13 @@ def staged_folder(target: Path) -> Iterator[Path]:
 
 
 def publish(staging: Path, target: Path) -> None:
+    """Make ``staging`` the new ``target``. Where the system can swap two folders in one
+    step (Linux), readers see the old or the new folder and never none; elsewhere two
+    renames leave a short gap that :func:`recover` closes if the run dies in it."""
     if target.exists():
         carry_over(target, staging)
+        if exchange(staging, target):
+            return  # staging now holds the old folder; staged_folder removes it
     aside = target.parent / f".{target.name}.alt-{os.getpid()}"
     try:
         if target.exists():
@@ -107,6 +143,29 @@ def publish(staging: Path, target: Path) -> None:
             f"unverändert."
         ) from None
     shutil.rmtree(aside, ignore_errors=True)
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    False where that does not exist or the file system refuses it (some network shares):
+    the caller falls back to two renames.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def carry_over(old: Path, new: Path) -> None:

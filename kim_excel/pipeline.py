@@ -12,10 +12,16 @@ from pathlib import Path
 
 from kim_excel.booking import booking_csv
 from kim_excel.calculation import settle
-from kim_excel.errors import InputError
+from kim_excel.errors import InputError, OutputError
 from kim_excel.liesmich import write_liesmich
-from kim_excel.model import CellRef, Notice, Problem, Settlement
-from kim_excel.output import ascii_name, output_lock, staged_folder, write_atomically
+from kim_excel.model import Notice, Problem, Settlement
+from kim_excel.output import (
+    ascii_name,
+    os_reason,
+    output_lock,
+    staged_folder,
+    write_atomically,
+)
 from kim_excel.validation import VERTRAGSPARTEIEN, load_input
 
 
@@ -39,15 +45,33 @@ def run_settlement(eingang: Path, ausgabe: Path, today: date, pdf: bool = False)
     settlement, notices = load_settlement(eingang, today)
     names = partner_file_names(settlement)
     folder = ausgabe / str(settlement.year)
-    with output_lock(ausgabe), staged_folder(folder) as staging:
-        files = write_outputs(settlement, names, staging)
-        if pdf:
-            from kim_excel.pdf import convert_letters  # only when asked: needs LibreOffice
+    try:
+        with output_lock(ausgabe), staged_folder(folder) as staging:
+            files = write_outputs(settlement, names, staging)
+            if pdf:
+                from kim_excel.pdf import convert_letters  # only when asked: needs LibreOffice
 
-            notices.extend(convert_letters([f for f in files if f.name.startswith(
-                "Abrechnung_")], staging))
-        produced = sorted(p.name for p in staging.iterdir())
+                notices.extend(convert_letters([f for f in files if f.name.startswith(
+                    "Abrechnung_")], staging))
+            produced = sorted(p.name for p in staging.iterdir())
+    except write_errors() as exc:
+        raise OutputError(output_failure(ausgabe, exc)) from None
     return RunResult(settlement, notices, folder, [folder / name for name in produced])
+
+
+def write_errors() -> tuple[type[BaseException], ...]:
+    """What writing can raise when the disk or the folder is the problem, not kim-excel:
+    a full disk, a read-only share, a name too long, a folder where a file should be."""
+    from xlsxwriter.exceptions import FileCreateError
+
+    return (OSError, FileCreateError)
+
+
+def output_failure(ausgabe: Path, exc: BaseException) -> str:
+    reason = os_reason(exc)
+    return (f"Die Ergebnisse können nicht nach „{ausgabe}“ geschrieben werden ({reason}). "
+            f"Bitte Schreibrechte und freien Speicherplatz prüfen, oder mit --ausgabe einen "
+            f"anderen Ordner angeben. Frühere Ergebnisse sind unverändert.")
 
 
 def partner_file_names(settlement: Settlement) -> dict[str, str]:
@@ -62,8 +86,8 @@ def partner_file_names(settlement: Settlement) -> dict[str, str]:
             if file.lower() in taken:
                 problems.append(Problem(
                     f"„{share.party.name}“ und „{taken[file.lower()]}“ ergäben denselben "
-                    f"Dateinamen {file}; bitte einen Namen eindeutig machen.",
-                    CellRef("", VERTRAGSPARTEIEN)))
+                    f"Dateinamen {file}; bitte im Blatt „{VERTRAGSPARTEIEN}“ einen der Namen "
+                    f"eindeutig machen."))
             taken[file.lower()] = share.party.name
             names[share.party.name] = file
     if problems:

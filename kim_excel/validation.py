@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,6 +74,13 @@ S_END = "Vertrag beendet zum"
 SETTINGS_ROWS = (S_YEAR, S_RATE, S_LAPSED, S_VAT, S_VAT_NOTE, S_PAYMENT, S_NOTICE, S_DATE,
                  S_AZ, S_BUCHUNG, S_END)
 
+# No settlement comes near this; larger numbers are typing errors (and would exceed the
+# 28 significant digits of exact decimal arithmetic).
+MAX_AMOUNT = 10**12
+# Dates outside these years are typing errors (and 31.12.9999 + 30 days does not exist).
+# (A small number typed into a date cell shows as a day in 1900: 60 is 28.02.1900.)
+MIN_YEAR, MAX_YEAR = 1990, 2199
+
 YES = ("ja", "j", "yes", "wahr", "true", "x")
 NO = ("nein", "n", "no", "falsch", "false", "")
 EMAIL = re.compile(r"^[^@\s;,<>]+@[^@\s;,<>]+\.[^@\s;,<>]+$")
@@ -106,6 +113,28 @@ class WorkbookInput:
     subsidies: dict[str, tuple[Decimal, CellRef]]
     hours: dict[str, tuple[Decimal, CellRef]]
     advances: list[Advance]
+    # Where each party's row and each setting are, for messages that name a cell.
+    party_rows: dict[str, tuple[Table, int]] = field(default_factory=dict)
+    setting_cells: dict[str, CellRef] = field(default_factory=dict)
+
+
+@dataclass
+class Trail:
+    """Cells of the merged input, so that checks across sheets can name ``Sheet!Cell``."""
+
+    party_rows: dict[str, tuple[Table, int]] = field(default_factory=dict)  # normalised name
+    subsidies: dict[str, CellRef] = field(default_factory=dict)  # normalised name
+    hours: dict[str, CellRef] = field(default_factory=dict)  # normalised name
+    fallback: CellRef | None = None  # the parties sheet of the first workbook
+
+    def party(self, name: str, header: str = "Kommune") -> CellRef | None:
+        found = self.party_rows.get(normalise(name))
+        if found is None:
+            return self.fallback
+        table, index = found
+        if normalise(header) not in table.headers:
+            return table.ref(index)
+        return table.ref(index, header)
 
 
 def load_input(source: Path, today: date) -> tuple[SettlementInput, list[Notice]]:
@@ -114,6 +143,7 @@ def load_input(source: Path, today: date) -> tuple[SettlementInput, list[Notice]
     from kim_excel.reading import find_workbooks
 
     out = Collector()
+    trail = Trail()
     parsed: list[WorkbookInput] = []
     for path in find_workbooks(source):
         try:
@@ -124,11 +154,11 @@ def load_input(source: Path, today: date) -> tuple[SettlementInput, list[Notice]
         parsed.append(parse_workbook(raw, today, out))
     if out.problems:
         raise InputError(out.problems)
-    merged = merge(parsed, out)
+    merged = merge(parsed, out, trail)
     if out.problems or merged is None:
         raise InputError(out.problems)
     merged = with_successors(merged, out)
-    check_agreement(merged, out)
+    check_agreement(merged, out, trail)
     if out.problems:
         raise InputError(out.problems)
     return canonical(merged), out.notices
@@ -149,9 +179,12 @@ def parse_workbook(raw: RawWorkbook, today: date, out: Collector) -> WorkbookInp
             continue
         if check_structure(table, sheet, out):
             tables[sheet] = table
-    settings = parse_settings(tables[EINSTELLUNGEN], today, out) if EINSTELLUNGEN in tables \
-        else None
-    parties = parse_parties(tables[VERTRAGSPARTEIEN], out) if VERTRAGSPARTEIEN in tables else ()
+    setting_cells: dict[str, CellRef] = {}
+    party_rows: dict[str, tuple[Table, int]] = {}
+    settings = parse_settings(tables[EINSTELLUNGEN], today, out, setting_cells) \
+        if EINSTELLUNGEN in tables else None
+    parties = parse_parties(tables[VERTRAGSPARTEIEN], out, party_rows) \
+        if VERTRAGSPARTEIEN in tables else ()
     year = settings.year if settings else None
     return WorkbookInput(
         file=raw.name,
@@ -163,6 +196,8 @@ def parse_workbook(raw: RawWorkbook, today: date, out: Collector) -> WorkbookInp
                                       "Förderung erhalten", money_value, out),
         hours=parse_keyed_amounts(tables.get(STUNDEN), "Kommune", "Stunden", hours_value, out),
         advances=parse_advances(tables.get(ABSCHLAEGE), year, out),
+        party_rows=party_rows,
+        setting_cells=setting_cells,
     )
 
 
@@ -171,10 +206,11 @@ def check_structure(table: Table, sheet: str, out: Collector) -> bool:
     missing = [h for h in REQUIRED_HEADERS[sheet] if normalise(h) not in table.headers]
     ok = True
     if missing:
-        found = [h for h in table.headers] or ["keine"]
+        found = ", ".join(f"„{t}“" for t in table.header_texts.values()) or "keine"
         out.error(table.header_ref(),
                   f"Spalte(n) {', '.join(f'„{h}“' for h in missing)} fehlen in Zeile 1 "
-                  f"(gefunden: {', '.join(found)}).")
+                  f"(gefunden: {found}). Die Überschriften der Vorlage bitte unverändert "
+                  f"lassen; die Reihenfolge der Spalten ist frei.")
         ok = False
     from kim_excel.reading import cell_name
 
@@ -209,10 +245,19 @@ def data_rows(table: Table | None, headers: Iterable[str]):
 
 
 def describe(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
+    """A cell value as the clerk sees it in a German Excel: „1,5“, „WAHR“, 31.12.2024."""
+    if isinstance(value, bool):
+        return "„WAHR“" if value else "„FALSCH“"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
+    if isinstance(value, float):
+        return f"„{repr(value).replace('.', ',')}“"
+    if isinstance(value, Decimal) and value.is_finite():
+        return f"„{format_decimal(value)}“"
     if isinstance(value, (date, datetime)):
         return value.strftime("%d.%m.%Y")
+    if isinstance(value, time):  # a cell formatted as time, or a date cell holding 0
+        return f"„{value:%H:%M}“ (eine Uhrzeit)"
     return f"„{value}“"
 
 
@@ -238,12 +283,21 @@ def money_value(value: object, where: CellRef, out: Collector, required=True) ->
     if isinstance(value, str):
         value = german_number_text(value)
     try:
+        exact = number(value)
+    except NotMoney:
+        out.error(where, f"{describe(value)} ist kein Betrag; erlaubt ist ein Betrag in EUR "
+                         f"ab 0 (z. B. 1234,56).")
+        return None
+    if abs(exact) >= MAX_AMOUNT:
+        out.error(where, f"{describe(value)} ist kein plausibler Betrag; erlaubt sind Beträge "
+                         f"ab 0 und unter {MAX_AMOUNT:,} EUR.".replace(",", "."))
+        return None
+    try:
         amount = money(value)
     except NotMoney:
-        reason = "hat Bruchteile eines Cents (bitte auf 2 Nachkommastellen runden, z. B. " \
-                 "mit =RUNDEN(…;2))" if isinstance(value, (float, int, Decimal)) or (
-                     isinstance(value, str) and _is_number_text(value)) else "ist kein Betrag"
-        out.error(where, f"{describe(value)} {reason}; erlaubt ist ein Betrag in EUR ab 0.")
+        out.error(where, f"{describe(value)} hat Bruchteile eines Cents (bitte auf 2 "
+                         f"Nachkommastellen runden, z. B. mit =RUNDEN(…;2)); erlaubt ist ein "
+                         f"Betrag in EUR ab 0.")
         return None
     if amount < 0:
         out.error(where, f"{describe(value)} ist negativ; erlaubt sind Beträge ab 0.")
@@ -267,7 +321,7 @@ def _is_number_text(text: str) -> bool:
 
 def number_value(value: object, where: CellRef, out: Collector, what: str) -> Decimal | None:
     if is_empty(value):
-        out.error(where, f"{what} fehlt.")
+        out.error(where, f"Wert fehlt; erwartet: {what}.")
         return None
     if isinstance(value, str):
         value = german_number_text(value)
@@ -287,20 +341,27 @@ def hours_value(value: object, where: CellRef, out: Collector, required=True) ->
 
 
 def date_value(value: object, where: CellRef, out: Collector, what: str) -> date | None:
+    result = None
     if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
+        result = value.date()
+    elif isinstance(value, date):
+        result = value
+    elif isinstance(value, str):
         match = re.fullmatch(r"\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*", value)
         if match:
             try:
-                return date(int(match[3]), int(match[2]), int(match[1]))
+                result = date(int(match[3]), int(match[2]), int(match[1]))
             except ValueError:
-                pass
-    out.error(where, f"{describe(value)} ist kein gültiges Datum; erwartet: {what} "
-                     f"(TT.MM.JJJJ).")
-    return None
+                result = None
+    if result is None:
+        out.error(where, f"{describe(value)} ist kein gültiges Datum; erwartet: {what} "
+                         f"(TT.MM.JJJJ).")
+        return None
+    if not MIN_YEAR <= result.year <= MAX_YEAR:
+        out.error(where, f"{describe(result)} liegt außerhalb der Jahre {MIN_YEAR} bis "
+                         f"{MAX_YEAR}; erwartet: {what} (TT.MM.JJJJ).")
+        return None
+    return result
 
 
 def int_value(value: object, where: CellRef, out: Collector, what: str, low: int,
@@ -318,7 +379,8 @@ def int_value(value: object, where: CellRef, out: Collector, what: str, low: int
 # ---------------------------------------------------------------------- sheets
 
 
-def parse_settings(table: Table, today: date, out: Collector) -> Settings | None:
+def parse_settings(table: Table, today: date, out: Collector,
+                   cells: dict[str, CellRef] | None = None) -> Settings | None:
     rows: dict[str, tuple[object, CellRef]] = {}
     known = {normalise(n): n for n in SETTINGS_ROWS}
     for index, row in data_rows(table, ("Einstellung", "Wert")):
@@ -334,12 +396,18 @@ def parse_settings(table: Table, today: date, out: Collector) -> Settings | None
                       f"Einstellung „{name}“ steht doppelt (zuerst in {rows[name][1]}).")
             continue
         rows[name] = (row["Wert"], table.ref(index, "Wert"))
+    if cells is not None:
+        cells.update({name: where for name, (_, where) in rows.items()})
 
     def get(name: str) -> tuple[object, CellRef]:
         return rows.get(name, ("", CellRef(table.file, table.sheet)))
 
     value, where = get(S_YEAR)
-    if is_empty(value):
+    if S_YEAR not in rows:
+        out.error(where, f"die Zeile „{S_YEAR}“ fehlt in Spalte „Einstellung“; erwartet: in "
+                         f"„Wert“ eine Jahreszahl wie 2024.")
+        year = None
+    elif is_empty(value):
         out.error(where, f"„{S_YEAR}“ fehlt; erwartet: eine Jahreszahl wie 2024 in Spalte "
                          f"„Wert“.")
         year = None
@@ -424,7 +492,8 @@ def vat_value(value: object, where: CellRef, out: Collector) -> Decimal | None:
     return fraction
 
 
-def parse_parties(table: Table, out: Collector) -> list[Party]:
+def parse_parties(table: Table, out: Collector,
+                  rows: dict[str, tuple[Table, int]] | None = None) -> list[Party]:
     headers = REQUIRED_HEADERS[VERTRAGSPARTEIEN] + OPTIONAL_HEADERS[VERTRAGSPARTEIEN]
     parties: list[Party] = []
     seen: dict[str, CellRef] = {}
@@ -489,6 +558,8 @@ def parse_parties(table: Table, out: Collector) -> list[Party]:
             ok = ok and iban is not None and bic is not None
         if not ok or share is None or postcode is None:
             continue
+        if rows is not None:
+            rows[normalise(name)] = (table, index)
         parties.append(Party(
             name=name, bezeichnung=required_texts["Bezeichnung"],
             region=required_texts["Region"], role=role, stundenanteil=share,
@@ -526,8 +597,22 @@ def iban_value(text: str, where: CellRef, out: Collector, name: str, required: b
     try:
         return IBAN(text).compact
     except SchwiftyException as exc:
-        out.error(where, f"„{text}“ ist keine gültige IBAN ({exc}).")
+        reason = IBAN_REASONS.get(type(exc).__name__, "ungültig")
+        out.error(where, f"„{text}“ ist keine gültige IBAN ({reason}); erwartet: eine IBAN wie "
+                         f"DE02 1203 0000 0000 2020 51.")
         return None
+
+
+IBAN_REASONS = {  # schwifty's exceptions, in the clerk's words
+    "InvalidStructure": "unzulässige Zeichen",
+    "InvalidLength": "falsche Länge, in Deutschland 22 Zeichen",
+    "InvalidChecksumDigits": "die Prüfziffer stimmt nicht, vermutlich ein Tippfehler",
+    "InvalidCountryCode": "unbekanntes Länderkennzeichen",
+    "InvalidBBANChecksum": "die Kontonummer passt nicht zur Prüfziffer",
+    "InvalidBankCode": "unbekannte Bankleitzahl",
+    "InvalidAccountCode": "ungültige Kontonummer",
+    "InvalidBranchCode": "ungültige Filialnummer",
+}
 
 
 def bic_value(text: str, where: CellRef, out: Collector, name: str, required: bool):
@@ -599,15 +684,20 @@ def parse_material(table: Table | None, out: Collector) -> list[MaterialCost]:
 def parse_keyed_amounts(table: Table | None, key_header: str, value_header: str,
                         parse: Callable, out: Collector) -> dict[str, tuple[Decimal, CellRef]]:
     result: dict[str, tuple[Decimal, CellRef]] = {}
+    spelled: dict[str, str] = {}  # normalised → first spelling: "Olfen" and "OLFEN" are one
     for index, row in data_rows(table, (key_header, value_header)):
         name = text_value(row[key_header])
         where = table.ref(index, key_header)
         if not name:
             out.error(where, f"„{key_header}“ fehlt.")
             continue
-        if name in result:
-            out.error(where, f"„{name}“ steht doppelt (zuerst in {result[name][1]}).")
+        if normalise(name) in spelled:
+            first = result.get(spelled[normalise(name)])
+            out.error(where, f"„{name}“ steht doppelt"
+                             + (f" (zuerst in {first[1]})" if first else "")
+                             + "; erlaubt ist eine Zeile je Kommune.")
             continue
+        spelled[normalise(name)] = name
         amount = parse(row[value_header], table.ref(index, value_header), out)
         if amount is not None:
             result[name] = (amount, where)
@@ -638,46 +728,58 @@ def parse_advances(table: Table | None, year: int | None, out: Collector) -> lis
 # ------------------------------------------------------------- across workbooks
 
 
-def merge(parsed: list[WorkbookInput], out: Collector) -> SettlementInput | None:
+def merge(parsed: list[WorkbookInput], out: Collector,
+          trail: Trail | None = None) -> SettlementInput | None:
     """One input from several workbooks: settings and parties must agree, costs of an
     employer may come from one workbook only."""
     if not parsed:
         return None
+    trail = trail if trail is not None else Trail()
     first = parsed[0]
+    trail.party_rows = dict(first.party_rows)
+    trail.fallback = CellRef(first.file, VERTRAGSPARTEIEN)
     for other in parsed[1:]:
         if first.settings and other.settings and first.settings != other.settings:
             diff = [f.name for f in fields(Settings)
                     if getattr(first.settings, f.name) != getattr(other.settings, f.name)]
-            out.error(CellRef(other.file, EINSTELLUNGEN),
+            labels = [SETTING_LABELS.get(d, d) for d in diff]
+            out.error(other.setting_cells.get(labels[0], CellRef(other.file, EINSTELLUNGEN)),
                       f"die Einstellungen weichen von {first.file} ab "
-                      f"({', '.join(SETTING_LABELS.get(d, d) for d in diff)}); alle Arbeitsmappen "
-                      f"eines Laufs brauchen dieselben Einstellungen.")
+                      f"({', '.join(setting_difference(first, other, d) for d in diff)}); alle "
+                      f"Arbeitsmappen eines Laufs brauchen dieselben Einstellungen.")
         if first.parties != other.parties:
-            out.error(CellRef(other.file, VERTRAGSPARTEIEN),
-                      f"die Vertragsparteien weichen von {first.file} ab"
-                      f"{party_difference(first.parties, other.parties)}; alle Arbeitsmappen "
-                      f"eines Laufs brauchen dieselben Vertragsparteien.")
+            where, detail = party_difference(first.parties, other.parties, other)
+            out.error(where or CellRef(other.file, VERTRAGSPARTEIEN),
+                      f"die Vertragsparteien weichen von {first.file} ab{detail}; alle "
+                      f"Arbeitsmappen eines Laufs brauchen dieselben Vertragsparteien.")
     if first.settings is None or out.problems:
         return None
 
     cost_file: dict[str, str] = {}
     for wb in parsed:
-        employers = {p.employer for p in wb.positions} | {c.employer for c in wb.material_costs}
-        for employer in sorted(employers):
+        rows: dict[str, CellRef | None] = {}  # normalised employer → its first cost row
+        for item in (*wb.positions, *wb.material_costs):
+            rows.setdefault(normalise(item.employer), item.where)
+        for employer, where in sorted(rows.items()):
             if employer in cost_file:
-                out.error(CellRef(wb.file, PERSONALKOSTEN),
-                          f"Kosten der Anstellungskörperschaft {employer} stehen in "
+                name = next((i.employer for i in (*wb.positions, *wb.material_costs)
+                             if normalise(i.employer) == employer), employer)
+                out.error(where or CellRef(wb.file, PERSONALKOSTEN),
+                          f"Kosten der Anstellungskörperschaft {name} stehen in "
                           f"{cost_file[employer]} und in {wb.file}; jede Anstellungskörperschaft "
-                          f"darf nur in einer Arbeitsmappe Kosten angeben.")
+                          f"darf nur in einer Arbeitsmappe Kosten angeben (sonst würden sie "
+                          f"doppelt abgerechnet).")
             else:
                 cost_file[employer] = wb.file
     subsidies = merge_keyed([(wb.file, wb.subsidies) for wb in parsed], FOERDERUNG, out)
     hours = merge_keyed([(wb.file, wb.hours) for wb in parsed], STUNDEN, out)
+    trail.subsidies = {normalise(k): where for k, (_, where) in subsidies.items()}
+    trail.hours = {normalise(k): where for k, (_, where) in hours.items()}
     advances: list[Advance] = []
     seen_advances: dict[tuple, str] = {}
     for wb in parsed:
         for advance in wb.advances:
-            key = (advance.party, advance.paid_on, advance.amount)
+            key = (normalise(advance.party), advance.paid_on, advance.amount)
             if key in seen_advances and seen_advances[key] != wb.file:
                 out.error(advance.where, f"derselbe Abschlag ({advance.party}, "
                                          f"{describe(advance.paid_on)}) steht auch in "
@@ -704,26 +806,67 @@ SETTING_LABELS = {
 }
 
 
-def party_difference(a: tuple[Party, ...], b: tuple[Party, ...]) -> str:
+PARTY_LABELS = {
+    "name": "Kommune", "bezeichnung": "Bezeichnung", "region": "Region", "role": "Rolle",
+    "stundenanteil": "Stundenanteil", "exit_date": "Ausgeschieden zum", "street": "Straße",
+    "postcode": "PLZ", "city": "Ort", "email": "E-Mail", "iban": "IBAN", "bic": "BIC",
+    "bank": "Kreditinstitut", "contact": "Ansprechpartner", "phone": "Telefon",
+    "kassenzeichen": "Kassenzeichen",
+}
+
+
+def shown(value: object) -> str:
+    if value is None or value == "":
+        return "leer"
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    return describe(value).strip("„“")
+
+
+def setting_difference(first: WorkbookInput, other: WorkbookInput, name: str) -> str:
+    label = SETTING_LABELS.get(name, name)
+    return (f"{label}: {shown(getattr(first.settings, name))} gegenüber "
+            f"{shown(getattr(other.settings, name))}")
+
+
+def party_difference(a: tuple[Party, ...], b: tuple[Party, ...],
+                     other: WorkbookInput | None = None) -> tuple[CellRef | None, str]:
+    """Where and how the parties of workbook ``other`` (``b``) differ from ``a``."""
+    def cell(name: str, header: str = "Kommune") -> CellRef | None:
+        if other is None or normalise(name) not in other.party_rows:
+            return None
+        table, index = other.party_rows[normalise(name)]
+        return table.ref(index, header) if normalise(header) in table.headers else None
+
     names_a, names_b = {p.name for p in a}, {p.name for p in b}
     if names_a != names_b:
+        only_b = sorted(names_b - names_a)
         only = sorted(names_a ^ names_b)
-        return f" (nur in einer der beiden: {', '.join(only)})"
+        return (cell(only_b[0]) if only_b else None,
+                f" (nur in einer der beiden: {', '.join(only)})")
     by_name = {p.name: p for p in b}
     for party in a:
-        if party != by_name[party.name]:
-            return f" (bei {party.name})"
-    return " (Reihenfolge)"
+        theirs = by_name[party.name]
+        if party != theirs:
+            field_name = next(f.name for f in fields(Party) if f.compare
+                              and getattr(party, f.name) != getattr(theirs, f.name))
+            label = PARTY_LABELS.get(field_name, field_name)
+            return (cell(party.name, label),
+                    f" (bei {party.name}: {label} {shown(getattr(party, field_name))} "
+                    f"gegenüber {shown(getattr(theirs, field_name))})")
+    return None, " (Reihenfolge der Zeilen)"
 
 
 def merge_keyed(sources, sheet: str, out: Collector) -> dict[str, tuple[Decimal, CellRef]]:
     merged: dict[str, tuple[Decimal, CellRef]] = {}
+    spelled: dict[str, str] = {}  # normalised → the first spelling
     for _file, entries in sources:
         for name, (value, where) in entries.items():
-            if name in merged and merged[name][0] != value:
+            key = spelled.setdefault(normalise(name), name)
+            if key in merged and merged[key][0] != value:
                 out.error(where, f"„{name}“ steht mit anderem Wert auch in "
-                                 f"{merged[name][1].file} ({merged[name][1]}).")
-            merged.setdefault(name, (value, where))
+                                 f"{merged[key][1].file} ({merged[key][1]}).")
+            merged.setdefault(key, (value, where))
     return merged
 
 
@@ -756,43 +899,54 @@ def with_successors(inp: SettlementInput, out: Collector) -> SettlementInput:
     return replace(inp, parties=tuple(parties))
 
 
-def check_agreement(inp: SettlementInput, out: Collector) -> None:
+def check_agreement(inp: SettlementInput, out: Collector, trail: Trail | None = None) -> None:
     """Checks across sheets: roles, regions, names used in the cost sheets, hours, R12."""
     year = inp.settings.year
     by_name = {normalise(p.name): p for p in inp.parties}
-    parties_where = CellRef(inp.sources[0] if inp.sources else "", VERTRAGSPARTEIEN)
+    if trail is None:
+        trail = Trail(fallback=CellRef(inp.sources[0] if inp.sources else "", VERTRAGSPARTEIEN))
     regions = list(dict.fromkeys(p.region for p in inp.parties))
     wind_down_year = inp.settings.contract_end.year if inp.settings.contract_end and \
         year > inp.settings.contract_end.year else None
+    hours_given = {normalise(n) for n in inp.hours}
     for region in regions:
         members = [p for p in inp.parties if p.region == region]
         active = [p for p in members if p.is_active_in(wind_down_year or year)]
         employers = [p for p in active if p.is_employer]
         left_employers = [p for p in members if p.is_employer and p not in active]
         if len(employers) > 1:
-            out.error(employers[1].where or parties_where,
+            out.error(trail.party(employers[1].name, "Rolle"),
                       f"Region {region} hat {year} mehrere Anstellungskörperschaften "
                       f"({', '.join(p.name for p in employers)}); erlaubt ist genau eine. "
-                      f"Eine Nachfolgerin setzt voraus, dass die bisherige ausgeschieden ist.")
+                      f"Eine Nachfolgerin setzt voraus, dass die bisherige ausgeschieden ist "
+                      f"(„Ausgeschieden zum“ 31.12. eines früheren Jahres).")
         elif not employers and left_employers:
-            out.error(left_employers[0].where or parties_where,
+            out.error(trail.party(left_employers[0].name),
                       f"Anstellungskörperschaft {left_employers[0].name} ist zum "
                       f"{describe(left_employers[0].exit_date)} ausgeschieden, für Region "
-                      f"{region} ist aber keine neue benannt (zweite Zeile mit der Rolle "
-                      f"{EMPLOYER}).")
+                      f"{region} ist aber keine neue benannt (eine weitere Zeile der Region "
+                      f"mit der Rolle {EMPLOYER}). Ohne Anstellungskörperschaft kann die "
+                      f"Region nicht abgerechnet werden.")
         elif not employers:
-            out.error(parties_where, f"Region {region} hat keine Anstellungskörperschaft; "
-                                     f"genau eine Zeile braucht die Rolle {EMPLOYER}.")
-        if employers and len(active) > 1 and sum(
-            (p.stundenanteil for p in active), Decimal(0)
-        ) == 0 and not inp.hours:
-            out.error(parties_where, f"Region {region}: alle Stundenanteile sind 0.")
+            out.error(trail.party(members[0].name, "Region"),
+                      f"Region {region} hat keine Anstellungskörperschaft; genau eine Partei "
+                      f"der Region braucht die Rolle {EMPLOYER} (geschrieben wie in der "
+                      f"Vorlage, auch die Region).")
+        key_by_share = not (inp.settings.subsidy_lapsed or wind_down_year is not None or any(
+            normalise(p.name) in hours_given for p in active))
+        if employers and key_by_share and sum((p.stundenanteil for p in members),
+                                              Decimal(0)) == 0:
+            out.error(trail.party(active[0].name, "Stundenanteil"),
+                      f"Region {region}: alle Stundenanteile sind 0, so lässt sich der "
+                      f"Eigenanteil nicht verteilen; erlaubt ist ein Stundenanteil über 0 "
+                      f"(z. B. 0,5) für mindestens eine Partei.")
 
     def employer_of(name: str, where: CellRef | None) -> None:
         party = by_name.get(normalise(name))
         if party is None:
-            out.error(where, f"„{name}“ ist keine Vertragspartei (siehe Blatt "
-                             f"„{VERTRAGSPARTEIEN}“).")
+            out.error(where, f"„{name}“ ist keine Vertragspartei; erlaubt sind die "
+                             f"Anstellungskörperschaften aus dem Blatt „{VERTRAGSPARTEIEN}“ "
+                             f"({', '.join(p.name for p in inp.parties if p.is_employer)}).")
         elif not party.is_employer:
             out.error(where, f"{name} ist keine Anstellungskörperschaft, sondern "
                              f"{party.role}; Kosten rechnen nur die Anstellungskörperschaften ab.")
@@ -805,44 +959,76 @@ def check_agreement(inp: SettlementInput, out: Collector) -> None:
     for cost in inp.material_costs:
         employer_of(cost.employer, cost.where)
     for employer in inp.subsidies_received:
-        employer_of(employer, CellRef(inp.sources[0], FOERDERUNG))
-    check_hours(inp, by_name, wind_down_year or year, out)
+        employer_of(employer, trail.subsidies.get(normalise(employer),
+                                                  CellRef(inp.sources[0], FOERDERUNG)))
+    check_hours(inp, by_name, wind_down_year or year, out, trail)
     for advance in inp.advances:
         party = by_name.get(normalise(advance.party))
         if party is None:
-            out.error(advance.where, f"„{advance.party}“ ist keine Vertragspartei.")
+            out.error(advance.where, f"„{advance.party}“ ist keine Vertragspartei; Abschläge "
+                                     f"zahlen nur die Partnerkommunen aus dem Blatt "
+                                     f"„{VERTRAGSPARTEIEN}“.")
         elif party.is_employer:
             out.error(advance.where, f"{advance.party} ist Anstellungskörperschaft; Abschläge "
                                      f"zahlen nur Partnerkommunen.")
         elif not party.is_active_in(wind_down_year or year):
             out.error(advance.where, f"{advance.party} ist zum {describe(party.exit_date)} "
                                      f"ausgeschieden und ist {year} keine Partnerkommune mehr.")
+    check_file_names(inp, wind_down_year or year, out, trail)
     if wind_down_year is not None:
         check_wind_down(inp, out)
 
 
+def check_file_names(inp: SettlementInput, year: int, out: Collector, trail: Trail) -> None:
+    """Two partners must not get the same file after transliteration (``a/b`` and ``a_b``;
+    ``Lüdinghausen`` and ``Luedinghausen``), or one bill would overwrite the other."""
+    from kim_excel.output import ascii_name
+
+    taken: dict[str, str] = {}
+    for party in inp.parties:
+        if party.is_employer or not party.is_active_in(year):
+            continue
+        key = ascii_name(party.name).lower()
+        if key in taken:
+            out.error(trail.party(party.name),
+                      f"„{party.name}“ und „{taken[key]}“ ergäben denselben Dateinamen "
+                      f"Abrechnung_{inp.settings.year}_{ascii_name(party.name)}.xlsx; bitte "
+                      f"einen der Namen eindeutig machen (Buchstaben und Ziffern genügen).")
+        else:
+            taken[key] = party.name
+
+
 def check_hours(inp: SettlementInput, by_name: dict[str, Party], year: int,
-                out: Collector) -> None:
-    where_sheet = CellRef(inp.sources[0], STUNDEN)
+                out: Collector, trail: Trail | None = None) -> None:
+    trail = trail or Trail()
+    sheet = CellRef(inp.sources[0] if inp.sources else "", STUNDEN)
+
+    def where(name: str) -> CellRef:
+        return trail.hours.get(normalise(name), sheet)
+
     for name in inp.hours:
         party = by_name.get(normalise(name))
         if party is None:
-            out.error(where_sheet, f"„{name}“ ist keine Vertragspartei.")
+            out.error(where(name), f"„{name}“ ist keine Vertragspartei; Stunden gibt es nur "
+                                   f"für die Kommunen aus dem Blatt „{VERTRAGSPARTEIEN}“.")
         elif not party.is_active_in(year):
-            out.error(where_sheet, f"{name} ist zum {describe(party.exit_date)} ausgeschieden; "
+            out.error(where(name), f"{name} ist zum {describe(party.exit_date)} ausgeschieden; "
                                    f"für {year} sind keine Stunden anzugeben.")
-    given = {normalise(n) for n in inp.hours}
+    given = {normalise(n): n for n in inp.hours}
     for region in dict.fromkeys(p.region for p in inp.parties):
         active = [p for p in inp.parties if p.region == region and p.is_active_in(year)]
         with_hours = [p for p in active if normalise(p.name) in given]
         if with_hours and len(with_hours) < len(active):
             missing = [p.name for p in active if p not in with_hours]
-            out.error(where_sheet, f"Region {region}: Stunden fehlen für {', '.join(missing)}. "
-                                   f"Stunden gelten als Schlüssel nur für alle Parteien einer "
-                                   f"Region zugleich (oder für keine).")
-        elif with_hours and sum(inp.hours[n] for n in inp.hours if normalise(n) in {
-            normalise(p.name) for p in active}) == 0:
-            out.error(where_sheet, f"Region {region}: die Summe der Stunden ist 0.")
+            out.error(where(given[normalise(with_hours[0].name)]),
+                      f"Region {region}: Stunden fehlen für {', '.join(missing)}. Stunden "
+                      f"gelten als Schlüssel nur für alle Parteien einer Region zugleich "
+                      f"(oder für keine): bitte für {', '.join(missing)} ergänzen oder die "
+                      f"Stunden der Region löschen.")
+        elif with_hours and sum(inp.hours[given[normalise(p.name)]] for p in active) == 0:
+            out.error(where(given[normalise(with_hours[0].name)]),
+                      f"Region {region}: die Summe der Stunden ist 0; erlaubt sind Stunden "
+                      f"ab 0, zusammen über 0.")
 
 
 def wind_down_months(end: date, year: int) -> int:

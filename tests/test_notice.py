@@ -236,7 +236,9 @@ def test_an_employer_giving_notice_is_warned_that_a_successor_is_needed(tmp_path
          "Fehler: Bitte den Tag angeben, an dem die Kündigung eingegangen ist: kim-excel "
          "kuendigung --eingang-am TT.MM.JJJJ"),
         (["--eingang-am", "01.07.2025", "--eingang", "fehlt"], 1,
-         "Fehler: Eingang „fehlt“ gibt es nicht."),
+         "Fehler: Eingang „fehlt“ gibt es nicht. Bitte den Ordner anlegen und die ausgefüllte "
+         "Vorlage hineinlegen (kim-excel vorlage erzeugt sie), oder mit --eingang einen "
+         "anderen Ordner oder eine Datei angeben."),
     ],
 )
 def test_bad_options_get_a_german_message_and_no_traceback(tmp_path, args, code, message):
