@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from kim_excel.model import Settlement
 
@@ -58,3 +61,62 @@ def booking_csv(settlement: Settlement) -> bytes:
     writer.writerow(COLUMNS)
     writer.writerows(booking_rows(settlement))
     return buffer.getvalue().encode("utf-8-sig")
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    """One row of a Buchungsliste read back (for ``versenden`` and ``planen``)."""
+
+    year: int
+    region: str
+    employer: str
+    kommune: str
+    role: str
+    net: Decimal
+    eigenanteil: Decimal
+    balance: Decimal | None  # None for an employer
+    due: date | None
+
+
+def read_booking(path: Path) -> list[BookingRow]:
+    """Parse a Buchungsliste as :func:`booking_csv` writes it. Raises ``ValueError`` with a
+    German reason for anything else (wrong encoding, header, column count, amount, date)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("keine UTF-8-Datei") from None
+    lines = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    if not lines or tuple(h.strip() for h in lines[0]) != COLUMNS:
+        raise ValueError("unerwartete Kopfzeile")
+    rows = []
+    for number, cells in enumerate(lines[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(COLUMNS):
+            raise ValueError(f"Zeile {number} hat {len(cells)} statt {len(COLUMNS)} Spalten")
+        row = dict(zip(COLUMNS, cells, strict=True))
+        if not row["Jahr"].strip().isdigit():
+            raise ValueError(f"Zeile {number}: „{row['Jahr']}“ ist kein Jahr")
+        rows.append(BookingRow(
+            year=int(row["Jahr"]), region=row["Region"], employer=row["Anstellungskoerperschaft"],
+            kommune=row["Kommune"], role=row["Rolle"],
+            net=german_amount(row["Betrag_netto_EUR"], number),
+            eigenanteil=german_amount(row["Eigenanteil_Region_EUR"], number),
+            balance=german_amount(row["Saldo_EUR"], number) if row["Saldo_EUR"] else None,
+            due=german_date(row["Faellig_am"], number) if row["Faellig_am"] else None,
+        ))
+    return rows
+
+
+def german_amount(text: str, line: int) -> Decimal:
+    """``8125,00`` → ``Decimal("8125.00")`` (no thousands separator in the Buchungsliste)."""
+    if not re.fullmatch(r"-?\d+(,\d{1,2})?", text.strip()):
+        raise ValueError(f"Zeile {line}: „{text}“ ist kein Betrag")
+    return Decimal(text.strip().replace(",", ".")).quantize(Decimal("0.01"))
+
+
+def german_date(text: str, line: int) -> date:
+    try:
+        return datetime.strptime(text.strip(), "%d.%m.%Y").date()
+    except ValueError:
+        raise ValueError(f"Zeile {line}: „{text}“ ist kein Datum (TT.MM.JJJJ)") from None

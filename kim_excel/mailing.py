@@ -42,6 +42,7 @@ from email.utils import format_datetime, parseaddr
 from enum import Enum
 from pathlib import Path
 
+from kim_excel import booking
 from kim_excel.errors import KimError
 from kim_excel.model import PARTNER, Party, RegionResult, Settlement, Share
 from kim_excel.money import format_eur
@@ -298,8 +299,7 @@ def check_against_booking(settlement: Settlement, folder: Path) -> None:
                         f"({path.name} fehlt) – bitte zuerst `kim-excel abrechnen` ausführen.")
     try:
         booked = read_booking(path)
-    except (OSError, UnicodeDecodeError, KeyError, ValueError, InvalidOperation,
-            AttributeError, TypeError):  # a damaged or hand-edited file
+    except (OSError, ValueError, InvalidOperation):  # a damaged or hand-edited file
         raise MailError(f"{path.name} ist nicht lesbar. {STALE}.") from None
     differences = []
     expected = {}
@@ -321,17 +321,9 @@ def check_against_booking(settlement: Settlement, folder: Path) -> None:
 
 
 def read_booking(path: Path) -> dict[str, tuple[Decimal, date | None]]:
-    """Partner → (Saldo, due date) from a Buchungsliste (BOM, ``;``, decimal comma)."""
-    text = path.read_bytes().decode("utf-8-sig")
-    booked = {}
-    for row in csv.DictReader(io.StringIO(text, newline=""), delimiter=";"):
-        if row["Rolle"] != PARTNER:
-            continue
-        balance = Decimal(row["Saldo_EUR"].replace(",", "."))
-        due = datetime.strptime(row["Faellig_am"], "%d.%m.%Y").date() \
-            if row["Faellig_am"] else None
-        booked[row["Kommune"]] = (balance, due)
-    return booked
+    """Partner → (Saldo, due date) from the Buchungsliste of the last run."""
+    return {row.kommune: (row.balance, row.due) for row in booking.read_booking(path)
+            if row.role == PARTNER}
 
 
 def day(value: date | None) -> str:

@@ -16,15 +16,14 @@ Planzahlen, not a settlement.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
-from kim_excel.booking import COLUMNS as BOOKING_COLUMNS
+from kim_excel.booking import read_booking
 from kim_excel.model import EMPLOYER, Notice, RegionResult, Settlement, Severity, Share
 from kim_excel.money import ZERO, format_decimal, format_eur
 
@@ -155,45 +154,19 @@ def find_previous_year(ausgabe: Path, year: int) -> tuple[PreviousYear | None, l
 
 
 def read_booking_list(path: Path, year: int) -> PreviousYear:
-    """Parse a Buchungsliste as ``booking.py`` writes it (UTF-8 with BOM, ``;``, decimal
-    comma). Raises ValueError with a German reason."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError("keine UTF-8-Datei") from None
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
-    if not rows or tuple(h.strip() for h in rows[0]) != BOOKING_COLUMNS:
-        raise ValueError("unerwartete Kopfzeile")
-    col = {name: i for i, name in enumerate(BOOKING_COLUMNS)}
+    """The last settled year's figures from its Buchungsliste; ValueError with a German
+    reason when the file is not one of ours or belongs to another year."""
     net: dict[str, Decimal] = {}
     fees: dict[str, Decimal] = {}
     eigenanteil: dict[str, Decimal] = {}
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(BOOKING_COLUMNS):
-            raise ValueError(f"Zeile {number} hat {len(row)} statt {len(BOOKING_COLUMNS)} Spalten")
-        if row[col["Jahr"]].strip() != str(year):
-            raise ValueError(f"Zeile {number} gehört zum Jahr {row[col['Jahr']]}, nicht {year}")
-        kommune = row[col["Kommune"]]
-        amount = german_amount(row[col["Betrag_netto_EUR"]], number)
-        net[kommune] = amount
-        eigenanteil[row[col["Region"]]] = german_amount(row[col["Eigenanteil_Region_EUR"]],
-                                                        number)
-        if row[col["Rolle"]] != EMPLOYER:
-            employer = row[col["Anstellungskoerperschaft"]]
-            fees[employer] = fees.get(employer, ZERO) + amount
+    for number, row in enumerate(read_booking(path), start=2):
+        if row.year != year:
+            raise ValueError(f"Zeile {number} gehört zum Jahr {row.year}, nicht {year}")
+        net[row.kommune] = row.net
+        eigenanteil[row.region] = row.eigenanteil
+        if row.role != EMPLOYER:
+            fees[row.employer] = fees.get(row.employer, ZERO) + row.net
     return PreviousYear(year, path, net, fees, eigenanteil)
-
-
-def german_amount(text: str, line: int) -> Decimal:
-    """``8125,00`` → ``Decimal("8125.00")`` (no thousands separator in the Buchungsliste)."""
-    if not re.fullmatch(r"-?\d+(,\d{1,2})?", text.strip()):
-        raise ValueError(f"Zeile {line}: „{text}“ ist kein Betrag")
-    try:
-        return Decimal(text.strip().replace(",", ".")).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise ValueError(f"Zeile {line}: „{text}“ ist kein Betrag") from None
 
 
 # ---------------------------------------------------------------- terminal

@@ -87,12 +87,9 @@ def write_overview(path: Path, settlement: Settlement) -> None:
 
 
 def col_name(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    from xlsxwriter.utility import xl_col_to_name
+
+    return xl_col_to_name(col)
 
 
 def a1(row: int, col: int, sheet: str | None = None) -> str:
