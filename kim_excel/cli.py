@@ -12,7 +12,10 @@ from pathlib import Path
 
 import click
 
+from kim_excel import cli_texts
 from kim_excel.errors import InputError, KimError
+
+cli_texts.install()
 
 EINGANG = click.option("--eingang", type=click.Path(path_type=Path), default=Path("input"),
                        show_default=True,
@@ -83,7 +86,8 @@ def fail(exc: KimError, after: tuple[str, ...] = ()) -> None:
     sys.exit(1)
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]},
+             options_metavar="[OPTIONEN]", subcommand_metavar="BEFEHL [ARGUMENTE]...")
 @click.version_option(package_name="kim-excel", message="kim-excel %(version)s")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -324,3 +328,7 @@ def planen(eingang: Path, ausgabe: Path) -> None:
         echo_lines(notice_lines(result.notices))
     click.echo("")
     click.echo(f"Planzahlen geschrieben: {result.path}")
+
+
+for _command in main.commands.values():
+    _command.options_metavar = "[OPTIONEN]"

@@ -108,3 +108,12 @@ def test_python_dash_m_runs_as_a_fresh_process(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Dateien geschrieben nach output/2024/" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_help_and_usage_errors_are_german():
+    help_text = run("--help").output
+    assert help_text.startswith("Aufruf: main [OPTIONEN] BEFEHL [ARGUMENTE]...")
+    assert "Befehle:" in help_text and "Diese Hilfe anzeigen und beenden." in help_text
+    unknown = run("abrechnen", "--bla")
+    assert unknown.exit_code == 2
+    assert "Fehler: Unbekannte Option '--bla'." in unknown.output
