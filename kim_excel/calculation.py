@@ -177,6 +177,7 @@ def settle_region(
                 balance=gross - paid,
                 due_date=due,
                 inherited=inherited.get(party.name, Decimal(0)),
+                cent_correction=net - round_cents(eigenanteil * keys[party.name] / total),
             )
         )
     exited = tuple(p for p in inp.parties if p.region == region and p not in parties)

@@ -203,6 +203,9 @@ class Share:
     balance: Decimal = Decimal("0.00")  # positive: to pay; negative: refunded
     due_date: date | None = None  # None for the employer, which gets no bill
     inherited: Decimal = Decimal(0)  # Stundenanteil taken over from exited parties (R6)
+    # R7 for tiny amounts: cents given back so that the employer's rest keeps the sign of the
+    # Eigenanteil (see calculation.split_eigenanteil); 0.00 in every real settlement.
+    cent_correction: Decimal = Decimal("0.00")
 
     @property
     def is_employer(self) -> bool:

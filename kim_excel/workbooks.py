@@ -563,7 +563,8 @@ def net_formula(share: Share, row: int, partner_rows: list[int], eigenanteil: st
                 key_total: str) -> str:
     """R7: a partner pays ``ROUND(Eigenanteil × key / sum of keys, 2)``; the employer the rest."""
     if not share.is_employer:
-        return f"=ROUND({eigenanteil}*{a1(row, 4)}/{key_total},2)"
+        correction = f"{share.cent_correction:+.2f}" if share.cent_correction else ""
+        return f"=ROUND({eigenanteil}*{a1(row, 4)}/{key_total},2){correction}"
     if not partner_rows:
         return f"={eigenanteil}"
     if partner_rows == list(range(partner_rows[0], partner_rows[-1] + 1)):

@@ -91,8 +91,19 @@ def edge_cases() -> object:
     return form
 
 
+def tiny_eigenanteil() -> object:
+    """Süd received all but 0.03 of its costs (154,726.76 − 154,726.73): five equal parts of
+    0.006 would round to 0.01 for each of the four partners, 0.04 in all, more than the
+    Eigenanteil; the first partner by name gives a cent back (R7 for tiny amounts)."""
+    form = example_2024()
+    form.subsidies = [{"Anstellungskörperschaft": "Ascheberg",
+                       "Förderung erhalten": D("154726.73")}]
+    return form
+
+
 SCENARIOS = {"beispiel": example_2024, "ust19": vat_19, "entfallen": lapsed,
-             "varianten": variants, "abwicklung": wind_down, "grenzfaelle": edge_cases}
+             "varianten": variants, "abwicklung": wind_down, "grenzfaelle": edge_cases,
+             "cent": tiny_eigenanteil}
 
 
 def run(form, folder: Path, pdf: bool = False):
@@ -330,6 +341,25 @@ def test_negative_eigenanteil_and_a_region_without_positions(outputs):
     assert nottuln.detail("Personalkosten inkl. Arbeitgeberanteil") == "keine Stellen"
     assert nottuln.amount("abzüglich Landesförderung") == D("0.00")
     assert nottuln.amount("Zu zahlender Betrag") == D("1425.00")
+
+
+def test_a_cent_given_back_is_visible_in_the_trail_formula(outputs):
+    from openpyxl import load_workbook
+
+    folder = outputs["cent"]
+    shares = {}
+    for name in ("Luedinghausen", "Olfen"):
+        sheet = load_workbook(folder / f"Abrechnung_2024_{name}.xlsx")["Berechnung"]
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith("=ROUND(") and \
+                        "/12" not in cell.value and "*0" not in cell.value:
+                    shares.setdefault(name, []).append(cell.value)
+    assert any(f.endswith(",2)-0.01") for f in shares["Luedinghausen"])
+    booking = (folder / "Buchungsliste_2024.csv").read_text(encoding="utf-8-sig")
+    assert ";Lüdinghausen;Partnerkommune;0,2;0,03;0,00;" in booking
+    assert ";Olfen;Partnerkommune;0,2;0,03;0,01;" in booking
+    assert ";Ascheberg;Anstellungskörperschaft;0,2;0,03;0,00;" in booking
 
 
 def test_wind_down_letter_cites_the_end_of_the_agreement(outputs):
