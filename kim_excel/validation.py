@@ -199,9 +199,10 @@ def data_rows(table: Table | None, headers: Iterable[str]):
     """Non-empty rows, as (row index, {header: value})."""
     if table is None:
         return
-    names = list(headers)
+    columns = [(h, table.headers.get(normalise(h))) for h in headers]  # once per sheet
     for index, values in table.rows:
-        row = {h: table.value(values, h) for h in names}
+        width = len(values)
+        row = {h: values[c] if c is not None and c < width else "" for h, c in columns}
         if all(is_empty(v) for v in row.values()):
             continue
         yield index, row
@@ -713,11 +714,12 @@ def check_agreement(inp: SettlementInput, out: Collector) -> None:
     year = inp.settings.year
     by_name = {normalise(p.name): p for p in inp.parties}
     parties_where = CellRef(inp.sources[0] if inp.sources else "", VERTRAGSPARTEIEN)
-    regions = list(dict.fromkeys(p.region for p in inp.parties))
+    by_region: dict[str, list[Party]] = {}
+    for p in inp.parties:
+        by_region.setdefault(p.region, []).append(p)
     wind_down_year = inp.settings.contract_end.year if inp.settings.contract_end and \
         year > inp.settings.contract_end.year else None
-    for region in regions:
-        members = [p for p in inp.parties if p.region == region]
+    for region, members in by_region.items():
         active = [p for p in members if p.is_active_in(wind_down_year or year)]
         employers = [p for p in active if p.is_employer]
         left_employers = [p for p in members if p.is_employer and p not in active]
@@ -783,17 +785,23 @@ def check_hours(inp: SettlementInput, by_name: dict[str, Party], year: int,
         elif not party.is_active_in(year):
             out.error(where_sheet, f"{name} ist zum {describe(party.exit_date)} ausgeschieden; "
                                    f"für {year} sind keine Stunden anzugeben.")
-    given = {normalise(n) for n in inp.hours}
-    for region in dict.fromkeys(p.region for p in inp.parties):
-        active = [p for p in inp.parties if p.region == region and p.is_active_in(year)]
+    if not inp.hours:
+        return
+    given: dict[str, Decimal] = {}
+    for name, hours in inp.hours.items():
+        given[normalise(name)] = given.get(normalise(name), Decimal(0)) + hours
+    by_region: dict[str, list[Party]] = {}
+    for p in inp.parties:
+        if p.is_active_in(year):
+            by_region.setdefault(p.region, []).append(p)
+    for region, active in by_region.items():
         with_hours = [p for p in active if normalise(p.name) in given]
         if with_hours and len(with_hours) < len(active):
             missing = [p.name for p in active if p not in with_hours]
             out.error(where_sheet, f"Region {region}: Stunden fehlen für {', '.join(missing)}. "
                                    f"Stunden gelten als Schlüssel nur für alle Parteien einer "
                                    f"Region zugleich (oder für keine).")
-        elif with_hours and sum(inp.hours[n] for n in inp.hours if normalise(n) in {
-            normalise(p.name) for p in active}) == 0:
+        elif with_hours and sum(given[normalise(p.name)] for p in with_hours) == 0:
             out.error(where_sheet, f"Region {region}: die Summe der Stunden ist 0.")
 
 
