@@ -1,0 +1,129 @@
+"""The quick benchmark in CI: generous bounds, so only a real slowdown (tenfold) fails.
+
+The full table comes from ``python3 benchmarks/run.py`` (see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from benchmarks.floor import recording, replay, same_workbook
+from benchmarks.run import SCENARIOS
+from benchmarks.scenarios import fixed, write_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+NRW_TARGET = 2.0  # seconds, issue 7
+
+
+def settle(source: Path, ausgabe: Path, *extra: str) -> float:
+    """Our run as a user starts it: a fresh process; returns the wall time."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "kim_excel", "abrechnen", "--eingang", str(source),
+                    "--ausgabe", str(ausgabe), *extra], env=ENV, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - started
+
+
+def floor_script(*args: str) -> tuple[float, dict]:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "floor.py"), *args],
+                          env=ENV, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started, json.loads(done.stdout)
+
+
+def test_nrw_with_340_partners_settles_within_ten_times_its_target(tmp_path):
+    source = write_scenario(SCENARIOS["NRW"], tmp_path / "eingang")
+    seconds = settle(source, tmp_path / "ausgabe")
+    letters = list((tmp_path / "ausgabe" / "2024").glob("Abrechnung_*.xlsx"))
+    assert len(letters) > 300  # 340 partners, less the few that left last year
+    assert seconds < 10 * NRW_TARGET, f"NRW dauerte {seconds:.2f} s"
+
+
+def test_a_thousand_partners_cost_no_more_than_five_times_the_bare_xlsxwriter_floor(tmp_path):
+    """Ours (one process, fresh, everything from reading to the Buchungsliste) against the
+    same xlsxwriter calls replayed by a bare script, measured side by side. We are about
+    1.0–1.5 × the floor; a tenfold slowdown of the run fails the bound of 5 ×."""
+    source = write_scenario(fixed("1000", "", 1000), tmp_path / "eingang")
+    _, recorded = floor_script("record", str(source), str(tmp_path / "aufgezeichnet"),
+                               str(tmp_path / "rec.pkl"))
+    ours = settle(source, tmp_path / "ausgabe", "--prozesse", "1")
+    wall, replayed = floor_script("replay", str(tmp_path / "rec.pkl"), str(tmp_path / "boden"))
+    floor = wall - replayed["load_seconds"]
+    assert replayed["files"] == recorded["files"] - 1  # every workbook; the CSV is not one
+    partners = len(list((tmp_path / "ausgabe" / "2024").glob("Abrechnung_*.xlsx")))
+    assert partners > 950
+    per_partner, per_file = ours / partners, floor / replayed["files"]
+    assert per_partner < 5 * per_file, (
+        f"{1000 * per_partner:.2f} ms je Abrechnung gegen {1000 * per_file:.2f} ms am Boden")
+
+
+def test_the_floor_writes_the_very_files_our_run_writes(tmp_path):
+    source = write_scenario(SCENARIOS["NRW"], tmp_path / "eingang")
+    floor_script("record", str(source), str(tmp_path / "ours"), str(tmp_path / "rec.pkl"))
+    floor_script("replay", str(tmp_path / "rec.pkl"), str(tmp_path / "floor"))
+    ours = sorted((tmp_path / "ours" / "2024").glob("*.xlsx"))
+    assert ours and [p.name for p in ours] == sorted(p.name for p in
+                                                      (tmp_path / "floor").iterdir())
+    assert all(same_workbook(p, tmp_path / "floor" / p.name) for p in ours)
+
+
+def rich_letter(path: Path, amount: float = 8125) -> None:
+    """What a printable letter uses: formats, merged cells, formulas with values, rich
+    text, a second sheet, validation, names, protection, a chart, ``with``."""
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(str(path), {"strings_to_formulas": False}) as wb:
+        wb.set_properties({"title": "Abrechnung", "created": datetime(2025, 3, 2)})
+        eur = wb.add_format({"num_format": '#,##0.00 "€"', "bold": True})
+        eur.set_border(1)
+        red = wb.add_format({"font_color": "red"})
+        letter, trail = wb.add_worksheet("Abrechnung"), wb.add_worksheet("Berechnung")
+        letter.hide_gridlines(2)
+        letter.set_paper(9)
+        letter.fit_to_pages(1, 0)
+        letter.set_footer("&P &F")
+        letter.set_column(0, 0, 30)
+        letter.merge_range("A1:C1", "Kommunales Case-Management", eur)
+        letter.write_rich_string(2, 0, "zu zahlen: ", red, "8.125,00 €")
+        trail.write_number(0, 1, amount, eur)
+        letter.write_formula(3, 1, "=ROUND(Berechnung!B1,2)", eur, amount)
+        letter.conditional_format("B4", {"type": "cell", "criteria": "<", "value": 0,
+                                         "format": red})
+        letter.data_validation("C5", {"validate": "list", "source": ["Ja", "Nein"]})
+        wb.define_name("Anteil", "=Berechnung!$B$1")
+        chart = wb.add_chart({"type": "column", "subtype": "stacked"})
+        chart.add_series({"values": "=Berechnung!$B$1:$B$1", "name": "Eigenanteil"})
+        chart.set_title({"name": "Region Nord"})
+        letter.insert_chart("E2", chart, {"x_offset": 5})
+        letter.protect("", {"format_columns": True})
+        for sheet in wb.worksheets():  # objects handed back by xlsxwriter are recorded too
+            sheet.set_portrait()
+
+
+def test_recording_replays_every_kind_of_call_a_letter_makes(tmp_path):
+    with open(tmp_path / "rec.pkl", "wb") as sink, recording(sink):
+        rich_letter(tmp_path / "Abrechnung.xlsx")
+    assert replay(tmp_path / "rec.pkl", tmp_path / "boden")["files"] == 1
+    assert same_workbook(tmp_path / "Abrechnung.xlsx", tmp_path / "boden" / "Abrechnung.xlsx")
+
+
+def test_the_fidelity_check_notices_a_single_changed_cell(tmp_path):
+    rich_letter(tmp_path / "a.xlsx")
+    rich_letter(tmp_path / "b.xlsx", amount=8125.01)
+    assert same_workbook(tmp_path / "a.xlsx", tmp_path / "a.xlsx")
+    assert not same_workbook(tmp_path / "a.xlsx", tmp_path / "b.xlsx")
+
+
+def test_benchmark_script_prints_its_table(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--only",
+                           "Beispiel", "--repeat", "1"], env=ENV, check=True,
+                          capture_output=True, text=True)
+    assert "| Beispiel | 3 | 8 |" in done.stdout
+    assert "9/9 Stichproben gleich, 9 Dateien" in done.stdout
+    assert "Beispiel als frischer Prozess unter 0,6 s" in done.stdout
