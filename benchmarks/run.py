@@ -152,9 +152,15 @@ def _measure(command: list[str], stdout, stderr) -> Measurement | None:
     sampler = threading.Thread(target=sample, daemon=True)
     if Path("/proc/self/smaps_rollup").exists():
         sampler.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    except BaseException:  # Ctrl+C: take the run down with us
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        stop.set()
     seconds = time.perf_counter() - started
-    stop.set()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         return None

@@ -74,11 +74,14 @@ def test_the_floor_writes_the_very_files_our_run_writes(tmp_path):
 
 
 def rich_letter(path: Path, amount: float = 8125) -> None:
-    """What a printable letter uses: formats, merged cells, formulas with values, rich
-    text, a second sheet, validation, names, protection, a chart, ``with``."""
+    """What a printable letter uses: a default font (a dict xlsxwriter changes in place),
+    formats, merged cells, formulas with values, rich text, a second sheet, validation,
+    names, protection, a chart, ``with``."""
     import xlsxwriter
 
-    with xlsxwriter.Workbook(str(path), {"strings_to_formulas": False}) as wb:
+    options = {"strings_to_formulas": False,
+               "default_format_properties": {"font_name": "Arial", "font_size": 10}}
+    with xlsxwriter.Workbook(str(path), options) as wb:
         wb.set_properties({"title": "Abrechnung", "created": datetime(2025, 3, 2)})
         eur = wb.add_format({"num_format": '#,##0.00 "€"', "bold": True})
         eur.set_border(1)
