@@ -9,12 +9,15 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from benchmarks.floor import recording, replay, same_workbook
 from benchmarks.run import SCENARIOS
-from benchmarks.scenarios import fixed, write_scenario
+from benchmarks.scenarios import write_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
@@ -37,40 +40,55 @@ def floor_script(*args: str) -> tuple[float, dict]:
     return time.perf_counter() - started, json.loads(done.stdout)
 
 
-def test_nrw_with_340_partners_settles_within_ten_times_its_target(tmp_path):
-    source = write_scenario(SCENARIOS["NRW"], tmp_path / "eingang")
-    seconds = settle(source, tmp_path / "ausgabe")
+@dataclass
+class Floor:
+    source: Path  # the NRW input workbook
+    ours: Path  # what our run wrote while it was recorded
+    replayed: Path  # what the floor wrote
+    seconds: float  # the floor: a fresh process, loading the recording not counted
+    files: int
+
+
+@pytest.fixture(scope="module")
+def nrw_floor(tmp_path_factory) -> Floor:
+    """NRW (31 counties, 340 partners): recorded once, and the floor measured once."""
+    work = tmp_path_factory.mktemp("nrw")
+    source = write_scenario(SCENARIOS["NRW"], work / "eingang")
+    floor_script("record", str(source), str(work / "aufgezeichnet"), str(work / "rec.pkl"))
+    wall, replayed = floor_script("replay", str(work / "rec.pkl"), str(work / "boden"))
+    return Floor(source, work / "aufgezeichnet" / "2024", work / "boden",
+                 wall - replayed["load_seconds"], replayed["files"])
+
+
+def test_nrw_with_340_partners_settles_within_ten_times_its_target(nrw_floor, tmp_path):
+    seconds = settle(nrw_floor.source, tmp_path / "ausgabe")
     letters = list((tmp_path / "ausgabe" / "2024").glob("Abrechnung_*.xlsx"))
     assert len(letters) > 300  # 340 partners, less the few that left last year
     assert seconds < 10 * NRW_TARGET, f"NRW dauerte {seconds:.2f} s"
 
 
-def test_a_thousand_partners_cost_no_more_than_five_times_the_bare_xlsxwriter_floor(tmp_path):
+def test_one_process_costs_no_more_than_five_times_the_bare_xlsxwriter_floor(
+        nrw_floor, tmp_path):
     """Ours (one process, fresh, everything from reading to the Buchungsliste) against the
     same xlsxwriter calls replayed by a bare script, measured side by side. We are about
-    1.0–1.5 × the floor; a tenfold slowdown of the run fails the bound of 5 ×."""
-    source = write_scenario(fixed("1000", "", 1000), tmp_path / "eingang")
-    _, recorded = floor_script("record", str(source), str(tmp_path / "aufgezeichnet"),
-                               str(tmp_path / "rec.pkl"))
-    ours = settle(source, tmp_path / "ausgabe", "--prozesse", "1")
-    wall, replayed = floor_script("replay", str(tmp_path / "rec.pkl"), str(tmp_path / "boden"))
-    floor = wall - replayed["load_seconds"]
-    assert replayed["files"] == recorded["files"] - 1  # every workbook; the CSV is not one
-    partners = len(list((tmp_path / "ausgabe" / "2024").glob("Abrechnung_*.xlsx")))
-    assert partners > 950
-    per_partner, per_file = ours / partners, floor / replayed["files"]
+    1.2–1.5 × the floor (the fixed start-up and reading weigh most at this size); a
+    tenfold slowdown fails the bound of 5 ×. The full table (with 1.000 and 10.000
+    partners) comes from benchmarks/run.py; at 1.000 partners this test alone would take
+    about 20 s once the letters are complete."""
+    ours = settle(nrw_floor.source, tmp_path / "ausgabe", "--prozesse", "1")
+    written = list((tmp_path / "ausgabe" / "2024").glob("*.xlsx"))
+    assert len(written) == nrw_floor.files  # the same number of workbooks
+    partners = len([p for p in written if p.name.startswith("Abrechnung_")])
+    per_partner, per_file = ours / partners, nrw_floor.seconds / nrw_floor.files
     assert per_partner < 5 * per_file, (
         f"{1000 * per_partner:.2f} ms je Abrechnung gegen {1000 * per_file:.2f} ms am Boden")
 
 
-def test_the_floor_writes_the_very_files_our_run_writes(tmp_path):
-    source = write_scenario(SCENARIOS["NRW"], tmp_path / "eingang")
-    floor_script("record", str(source), str(tmp_path / "ours"), str(tmp_path / "rec.pkl"))
-    floor_script("replay", str(tmp_path / "rec.pkl"), str(tmp_path / "floor"))
-    ours = sorted((tmp_path / "ours" / "2024").glob("*.xlsx"))
-    assert ours and [p.name for p in ours] == sorted(p.name for p in
-                                                      (tmp_path / "floor").iterdir())
-    assert all(same_workbook(p, tmp_path / "floor" / p.name) for p in ours)
+def test_the_floor_writes_the_very_files_our_run_writes(nrw_floor):
+    ours = sorted(nrw_floor.ours.glob("*.xlsx"))
+    assert len(ours) > 300
+    assert [p.name for p in ours] == sorted(p.name for p in nrw_floor.replayed.iterdir())
+    assert all(same_workbook(p, nrw_floor.replayed / p.name) for p in ours)
 
 
 def rich_letter(path: Path, amount: float = 8125) -> None:
