@@ -179,14 +179,16 @@ def write_in_pool(settlement: Settlement, names: dict[str, str], folder: Path,
 
 def pool_context():
     """``fork`` where it is safe and cheap (Linux, no other threads running): the workers
-    share the settlement without copying it. Elsewhere the platform's default."""
+    share the settlement without copying it. Otherwise ``spawn`` (a fresh interpreter that
+    gets the settlement pickled once): a fork while another thread holds a lock — the
+    watcher has threads — could hang the worker."""
     import multiprocessing
     import sys
     import threading
 
     if sys.platform == "linux" and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
-    return None
+    return multiprocessing.get_context("spawn")
 
 
 _WORKER: dict[str, object] = {}

@@ -61,6 +61,35 @@ def test_shipped_example_in_a_pool_matches_one_process(tmp_path, frozen_xlsxwrit
     assert contents(one.folder) == contents(three.folder)
 
 
+def test_with_other_threads_running_fresh_worker_processes_write_the_same_files(
+        tmp_path, forty_partners):
+    """A process with threads (the watcher) must not fork: the pool spawns fresh
+    interpreters instead, which get the settlement pickled — and write the same files."""
+    import threading
+
+    from benchmarks.floor import same_workbook
+    from kim_excel.pipeline import pool_context
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert pool_context().get_start_method() == "spawn"
+        two = run_settlement(forty_partners, tmp_path / "zwei", TODAY, workers=2)
+    finally:
+        stop.set()
+        other.join()
+    assert pool_context().get_start_method() == "fork"
+    one = run_settlement(forty_partners, tmp_path / "eins", TODAY, workers=1)
+    assert sorted(contents(one.folder)) == sorted(contents(two.folder))
+    for path in one.files:  # the clock is not frozen in a spawned process: stamps may differ
+        other_file = two.folder / path.name
+        if path.suffix == ".xlsx":
+            assert same_workbook(path, other_file), path.name
+        else:
+            assert path.read_bytes() == other_file.read_bytes()
+
+
 def failing_writer(failure: BaseException, party: str):
     """The real writer, except that for ``party`` it leaves half a file and raises."""
     real = workbooks.write_partner_workbook
