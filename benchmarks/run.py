@@ -329,7 +329,7 @@ def targets(results: dict[str, Result]) -> list[str]:
     return ["", "Ziele (Issue 7):", "", *checks]
 
 
-BREAK_EVEN_POINTS = (25, 50, 100, 150, 200, 300, 400)
+BREAK_EVEN_POINTS = (10, 20, 30, 50, 100, 200, 400)
 
 
 def break_even(work: Path, repeat: int, log) -> list[str]:
@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--repeat", type=int, default=3, help="Durchgänge je Szenario "
                                                               "(Median; Standard 3)")
     parser.add_argument("--break-even", action="store_true",
-                        help="statt der Szenarien: 1 gegen 2 Prozesse bei 25 bis 400 "
+                        help="statt der Szenarien: 1 gegen 2 Prozesse bei 10 bis 400 "
                              "Abrechnungen")
     parser.add_argument("--workdir", type=Path, help="Arbeitsordner (Standard: temporär); "
                                                      "erzeugte Eingaben bleiben dort liegen")

@@ -107,11 +107,12 @@ def write_outputs(settlement: Settlement, names: dict[str, str], folder: Path,
 
 # ------------------------------------------------------------ writing in parallel
 # Each partner workbook is independent of the others, so on a machine with several cores
-# a pool of processes writes them in chunks. Measured on 2 cores (benchmarks/README.md):
-# starting a pool costs about 0.03 s (fork) and pays off from about 60 workbooks; below
-# PARALLEL_FROM the gain is too small to be worth a second process.
-PARALLEL_FROM = 200
-CHUNK_MAX = 250  # workbooks per task: about 0.2 s of work, so progress moves smoothly
+# a pool of processes writes them in chunks. Starting the pool costs about 0.05 s; measured
+# on 2 cores with the full letters (`python3 benchmarks/run.py --break-even`, about 6 ms of
+# xlsxwriter work per letter) it pays off from about 20 letters and saves a fifth of the
+# time at 50, 40 % at 400. Below PARALLEL_FROM one process is as fast and simpler.
+PARALLEL_FROM = 30
+CHUNK_MAX = 100  # letters per task: about 0.6 s of work, so progress moves and the end is even
 
 
 def worker_count(jobs: int, workers: int | None) -> int:
