@@ -129,14 +129,24 @@ def measure(command: list[str], capture: bool = False) -> tuple[Measurement, str
 
     Output goes to files, not pipes: a full pipe would stall the process being timed.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        m = _measure(command, out if capture else subprocess.DEVNULL, err)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile() as rss:
+        timed = [GNU_TIME, "-f", "%M", "-o", rss.name, *command] if GNU_TIME else command
+        m = _measure(timed, out if capture else subprocess.DEVNULL, err)
         out.seek(0)
         err.seek(0)
         if m is None:
             raise RuntimeError(f"{' '.join(command)} ist fehlgeschlagen:\n"
                                f"{err.read().decode(errors='replace')}")
+        if GNU_TIME:
+            m.max_rss_mb = int(Path(rss.name).read_text().split()[-1]) / 1024
         return m, out.read().decode()
+
+
+# The kernel passes the peak RSS of a parent on to a child it starts (fork, then exec),
+# so a child of this growing script would report this script's size. GNU time is a
+# small parent of its own and reports the child's true peak.
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
 
 
 def _measure(command: list[str], stdout, stderr) -> Measurement | None:
