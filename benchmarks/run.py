@@ -7,7 +7,7 @@ processes), our run with ``--prozesse 1``, and the floor. Medians are printed as
 markdown table, then the time per partner at 100, 1,000 and 10,000 partners and the
 targets of issue 7.
 
-    python3 benchmarks/run.py                 # everything (about five minutes on 2 cores)
+    python3 benchmarks/run.py                 # everything (about 20 min on 2 cores)
     python3 benchmarks/run.py --quick         # Beispiel, NRW and 1.000 Partner
     python3 benchmarks/run.py --only NRW,Deutschland --repeat 5
     python3 benchmarks/run.py --break-even    # from how many workbooks a pool pays off
@@ -217,21 +217,20 @@ def record_floor(source: Path, work: Path) -> tuple[Path, Path, int, int]:
 
 
 def check_fidelity(recording: Path, ours: Path, work: Path) -> str:
-    """Replay once and compare a sample of files with ours, byte by byte."""
+    """Replay a sample (the first letters and the overview) and compare it with our files,
+    byte by byte; the recording must hold every workbook we wrote."""
     replayed = work / "boden"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "floor.py"), "replay",
-                    str(recording), str(replayed)], env=child_env(), check=True,
-                   stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "floor.py"), "replay",
+                           str(recording), str(replayed), str(FIDELITY_SAMPLE)],
+                          env=child_env(), check=True, capture_output=True, text=True)
+    recorded = json.loads(done.stdout)["records"]
     ours_files = sorted(ours.glob("*.xlsx"))
-    sample = ours_files[:FIDELITY_SAMPLE] + [p for p in ours_files[FIDELITY_SAMPLE:]
-                                              if not p.name.startswith("Abrechnung_")]
-    same = sum(same_workbook(p, replayed / p.name) for p in sample
-               if (replayed / p.name).exists())
-    replayed_count = len(list(replayed.glob("*.xlsx")))
+    sample = sorted(replayed.glob("*.xlsx"))
+    same = sum(same_workbook(ours / p.name, p) for p in sample if (ours / p.name).exists())
     shutil.rmtree(replayed, ignore_errors=True)
-    verdict = "gleich" if same == len(sample) and replayed_count == len(ours_files) else \
+    verdict = "gleich" if same == len(sample) and recorded == len(ours_files) else \
         "ABWEICHEND"
-    return f"{same}/{len(sample)} Stichproben {verdict}, {replayed_count} Dateien"
+    return f"{same}/{len(sample)} Stichproben {verdict}, {recorded} Dateien aufgezeichnet"
 
 
 def run_scenario(name: str, work: Path, repeat: int, log) -> Result:
