@@ -45,8 +45,10 @@ def settle(inp: SettlementInput) -> Settlement:
             )
         )
     regions = []
-    for region in regions_of(inp.parties):
-        result = settle_region(inp, region, rate, due, notices)
+    members = parties_by_region(inp.parties)  # once: a country has thousands of parties
+    advances = advances_by_party(inp)
+    for region in members:
+        result = settle_region(inp, region, rate, due, notices, members[region], advances)
         if result is not None:
             regions.append(result)
     settlement = Settlement(
@@ -72,17 +74,34 @@ def is_wind_down(inp: SettlementInput) -> bool:
     return end is not None and inp.settings.year > end.year
 
 
-def active_parties(inp: SettlementInput, region: str) -> list[Party]:
-    """The parties that carry the region's costs in the year (R6; R12: those at the end)."""
+def parties_by_region(parties: Iterable[Party]) -> dict[str, list[Party]]:
+    """Every party under its region, regions in the order of the parties sheet."""
+    groups: dict[str, list[Party]] = {}
+    for party in parties:
+        groups.setdefault(party.region, []).append(party)
+    return groups
+
+
+def active_parties(inp: SettlementInput, region: str,
+                   members: list[Party] | None = None) -> list[Party]:
+    """The parties that carry the region's costs in the year (R6; R12: those at the end).
+
+    ``members``: the region's parties, if the caller has grouped them already.
+    """
     year = inp.settings.contract_end.year if is_wind_down(inp) else inp.settings.year
-    return [p for p in inp.parties if p.region == region and p.is_active_in(year)]
+    if members is None:
+        members = [p for p in inp.parties if p.region == region]
+    return [p for p in members if p.is_active_in(year)]
 
 
 def settle_region(
-    inp: SettlementInput, region: str, rate: Decimal, due, notices: list[Notice]
+    inp: SettlementInput, region: str, rate: Decimal, due, notices: list[Notice],
+    members: list[Party] | None = None, advances: dict[str, Decimal] | None = None,
 ) -> RegionResult | None:
     settings = inp.settings
-    parties = active_parties(inp, region)
+    if members is None:
+        members = [p for p in inp.parties if p.region == region]
+    parties = active_parties(inp, region, members)
     employer = next(p for p in parties if p.is_employer)
     positions = [p for p in inp.positions if p.employer == employer.name]
     material = tuple(c for c in inp.material_costs if c.employer == employer.name)
@@ -147,12 +166,13 @@ def settle_region(
 
     if is_wind_down(inp):
         notices.append(wind_down_notice(inp, region, parties, subsidy))
-    basis, keys, inherited = split_keys(inp, region, parties)
+    basis, keys, inherited = split_keys(inp, region, parties, members)
     # Sorted: inherited Stundenanteile (R6) can be inexact (0.5 / 3); summing them in sheet
     # order made the 28th digit, and in half-cent cases a share, depend on the row order.
     total = sum(sorted(keys.values()), Decimal(0))
     shares = split_eigenanteil(eigenanteil, parties, keys, total)
-    advances = advances_by_party(inp)
+    if advances is None:
+        advances = advances_by_party(inp)
     vat_rate = settings.vat_rate
     billed = []
     for party, net in shares:
@@ -180,7 +200,8 @@ def settle_region(
                 cent_correction=net - round_cents(eigenanteil * keys[party.name] / total),
             )
         )
-    exited = tuple(p for p in inp.parties if p.region == region and p not in parties)
+    active = {p.name for p in parties}  # names are unique (validation)
+    exited = tuple(p for p in members if p.name not in active)
     return RegionResult(
         region=region,
         employer=employer,
@@ -233,14 +254,17 @@ def subsidise(position, rate: Decimal) -> PositionResult:
 
 
 def split_keys(
-    inp: SettlementInput, region: str, parties: list[Party]
+    inp: SettlementInput, region: str, parties: list[Party], members: list[Party] | None = None
 ) -> tuple[KeyBasis, dict[str, Decimal], dict[str, Decimal]]:
     """R4–R6 and R12: the key of each active party, and the Stundenanteil it inherited."""
     if inp.settings.subsidy_lapsed or is_wind_down(inp):
         return KeyBasis.EQUAL, {p.name: Decimal(1) for p in parties}, {}
     if any(p.name in inp.hours for p in parties):
         return KeyBasis.HOURS, {p.name: inp.hours[p.name] for p in parties}, {}
-    left = [p for p in inp.parties if p.region == region and p not in parties]
+    if members is None:
+        members = [p for p in inp.parties if p.region == region]
+    active = {p.name for p in parties}  # names are unique (validation)
+    left = [p for p in members if p.name not in active]
     freed = sum((p.stundenanteil for p in left), Decimal(0))
     inherited = freed / len(parties)
     keys = {p.name: p.stundenanteil + inherited for p in parties}
@@ -294,6 +318,7 @@ def check_settlement(settlement: Settlement, inp: SettlementInput) -> None:
     - every amount is whole cents; gross = net + VAT; balance = gross − advances.
     """
     seen: set[str] = set()
+    members = parties_by_region(inp.parties)
 
     def fail(message: str) -> None:
         raise InvariantViolation(message)
@@ -307,7 +332,8 @@ def check_settlement(settlement: Settlement, inp: SettlementInput) -> None:
             fail(f"{region.region}: shares do not add up to the Eigenanteil")
         if sum(1 for s in region.shares if s.is_employer) != 1:
             fail(f"{region.region}: not exactly one employer")
-        expected = {p.name for p in active_parties(inp, region.region)}
+        expected = {p.name for p in active_parties(inp, region.region,
+                                                   members.get(region.region, []))}
         names = [s.party.name for s in region.shares]
         if sorted(names) != sorted(expected):
             fail(f"{region.region}: parties {names} != active {sorted(expected)}")

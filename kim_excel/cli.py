@@ -7,6 +7,7 @@ user can fix, 2 wrong usage (click's own).
 from __future__ import annotations
 
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -75,6 +76,39 @@ def echo_lines(lines, err: bool = False) -> None:
         click.echo(line, err=err)
 
 
+class ProgressLine:
+    """„Abrechnungen: 4.000 von 10.000 geschrieben …“ on stderr, only for runs that take
+    longer than a moment; on a terminal one line that updates itself."""
+
+    QUIET_FOR = 1.5  # seconds: a county's run finishes before anything is shown
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and (now - self.started < self.QUIET_FOR
+                             or now - self.last < (0.25 if self.tty else 5.0)):
+            return
+        if done == total and not self.shown:
+            return
+        self.last, self.shown = now, True
+        text = f"Abrechnungen: {thousands(done)} von {thousands(total)} geschrieben …"
+        click.echo(f"\r{text}" if self.tty else text, err=True, nl=not self.tty)
+
+    def finish(self) -> None:
+        if self.shown and self.tty:
+            click.echo("", err=True)
+        self.shown = False
+
+
+def thousands(number: int) -> str:
+    return f"{number:,}".replace(",", ".")
+
+
 def fail(exc: KimError, after: tuple[str, ...] = ()) -> None:
     from kim_excel.report import problem_lines
 
@@ -103,16 +137,23 @@ def main(ctx: click.Context) -> None:
 @EINGANG
 @AUSGABE
 @click.option("--pdf", is_flag=True, help="Zusätzlich je Abrechnung eine PDF-Datei (LibreOffice).")
+@click.option("--prozesse", type=click.IntRange(min=1), default=None,
+              help="Anzahl Prozesse, die die Abrechnungen schreiben (Standard: alle "
+                   "Prozessorkerne, sobald es viele Abrechnungen sind).")
 def abrechnen(eingang: Path = Path("input"), ausgabe: Path = Path("output"),
-              pdf: bool = False) -> None:
+              pdf: bool = False, prozesse: int | None = None) -> None:
     """Abrechnung erstellen: je Partnerkommune eine Arbeitsmappe, Übersicht, Buchungsliste."""
     from kim_excel.pipeline import run_settlement
     from kim_excel.report import notice_lines, summary_lines
 
+    progress = ProgressLine()
     try:
-        result = run_settlement(eingang, ausgabe, today=date.today(), pdf=pdf)
+        result = run_settlement(eingang, ausgabe, today=date.today(), pdf=pdf,
+                                progress=progress, workers=prozesse)
     except KimError as exc:
+        progress.finish()
         fail(exc)
+    progress.finish()
     echo_lines(summary_lines(result.settlement))
     if result.notices:
         click.echo("")

@@ -18,6 +18,9 @@ class InputError(KimError):
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self):  # crosses from a worker process with its problems intact
+        return type(self), (self.problems,)
+
 
 class UnreadableInput(KimError):
     """No usable input at all (a missing folder, no workbook in it)."""

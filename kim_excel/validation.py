@@ -236,9 +236,10 @@ def data_rows(table: Table | None, headers: Iterable[str]):
     """Non-empty rows, as (row index, {header: value})."""
     if table is None:
         return
-    names = list(headers)
+    columns = [(h, table.headers.get(normalise(h))) for h in headers]  # once per sheet
     for index, values in table.rows:
-        row = {h: table.value(values, h) for h in names}
+        width = len(values)
+        row = {h: values[c] if c is not None and c < width else "" for h, c in columns}
         if all(is_empty(v) for v in row.values()):
             continue
         yield index, row
@@ -905,12 +906,13 @@ def check_agreement(inp: SettlementInput, out: Collector, trail: Trail | None = 
     by_name = {normalise(p.name): p for p in inp.parties}
     if trail is None:
         trail = Trail(fallback=CellRef(inp.sources[0] if inp.sources else "", VERTRAGSPARTEIEN))
-    regions = list(dict.fromkeys(p.region for p in inp.parties))
+    by_region: dict[str, list[Party]] = {}
+    for p in inp.parties:
+        by_region.setdefault(p.region, []).append(p)
     wind_down_year = inp.settings.contract_end.year if inp.settings.contract_end and \
         year > inp.settings.contract_end.year else None
     hours_given = {normalise(n) for n in inp.hours}
-    for region in regions:
-        members = [p for p in inp.parties if p.region == region]
+    for region, members in by_region.items():
         active = [p for p in members if p.is_active_in(wind_down_year or year)]
         employers = [p for p in active if p.is_employer]
         left_employers = [p for p in members if p.is_employer and p not in active]
@@ -1014,9 +1016,14 @@ def check_hours(inp: SettlementInput, by_name: dict[str, Party], year: int,
         elif not party.is_active_in(year):
             out.error(where(name), f"{name} ist zum {describe(party.exit_date)} ausgeschieden; "
                                    f"für {year} sind keine Stunden anzugeben.")
+    if not inp.hours:
+        return
     given = {normalise(n): n for n in inp.hours}
-    for region in dict.fromkeys(p.region for p in inp.parties):
-        active = [p for p in inp.parties if p.region == region and p.is_active_in(year)]
+    by_region: dict[str, list[Party]] = {}
+    for p in inp.parties:
+        if p.is_active_in(year):
+            by_region.setdefault(p.region, []).append(p)
+    for region, active in by_region.items():
         with_hours = [p for p in active if normalise(p.name) in given]
         if with_hours and len(with_hours) < len(active):
             missing = [p.name for p in active if p not in with_hours]

@@ -1,0 +1,1 @@
+"""Benchmarks: synthetic agreements at every scale, timed against a bare-xlsxwriter floor."""
