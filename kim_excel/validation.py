@@ -883,14 +883,17 @@ def with_successors(inp: SettlementInput, out: Collector) -> SettlementInput:
     """
     year = inp.settings.year
     parties = list(inp.parties)
-    for region in dict.fromkeys(p.region for p in parties):
-        serving = [p for p in parties if p.region == region and p.is_employer
-                   and p.is_active_in(year)]
+    serving_by_region: dict[str, list[int]] = {}  # employers still serving, by row index
+    for index, p in enumerate(parties):
+        if p.is_employer and p.is_active_in(year):
+            serving_by_region.setdefault(p.region, []).append(index)
+    for region, indices in serving_by_region.items():
+        serving = [parties[i] for i in indices]
         leaving = [p for p in serving if p.exit_date is not None]
-        staying = [p for p in serving if p.exit_date is None]
+        staying = [i for i in indices if parties[i].exit_date is None]
         if len(serving) > 1 and len(staying) == 1 and len(leaving) == len(serving) - 1:
-            successor = staying[0]
-            parties[parties.index(successor)] = replace(successor, role=PARTNER)
+            successor = parties[staying[0]]
+            parties[staying[0]] = replace(successor, role=PARTNER)
             start = max(p.exit_date for p in leaving).year + 1
             out.notices.append(Notice(
                 f"{successor.name} ist als neue Anstellungskörperschaft der Region {region} "
