@@ -207,6 +207,9 @@ def check_cell(sheet: Sheet, row: int, col) -> None:
     sheet.formula(row, col("check"), formula, 0, "check_ok")
 
 
+MAX_PARTY_SERIES = 40
+
+
 def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[RegionCells]) -> None:
     """Per region two columns: the subsidy, and the Eigenanteil stacked by party."""
     ws = sheet.ws
@@ -216,17 +219,21 @@ def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[Regi
     ws.fit_to_pages(1, 1)
     ws.set_footer(FOOTER)
     ws.protect()
+    # One stacked series per party, while a legend can still name them all; a state- or
+    # country-wide run (Excel allows 255 series) shows each region's Eigenanteil as one.
     parties = [(region, share) for region in settlement.regions for share in region.shares]
+    by_party = len(parties) <= MAX_PARTY_SERIES
+    columns = [share.party.full_name for _, share in parties] if by_party else ["Eigenanteil"]
     ws.set_column(0, 0, 12)
     ws.set_column(1, 1, 16)
-    ws.set_column(2, 2 + len(parties), 15)
+    ws.set_column(2, 2 + len(columns), 15)
     top = CHART_ROWS  # the chart stands above its data
     sheet.text(top - 2, 0, "Werte des Diagramms (aus dem Blatt „Berechnung“)", "bold")
     sheet.text(top, 0, "Region", "th")
     sheet.text(top, 1, "", "th")
     sheet.text(top, 2, "Landesförderung", "th_right")
-    for index, (_, share) in enumerate(parties):
-        sheet.text(top, 3 + index, share.party.full_name, "th_right")
+    for index, name in enumerate(columns):
+        sheet.text(top, 3 + index, name, "th_right")
     sheet.fit_row(top, 2)
     row = top + 1
     for region, region_cells in zip(settlement.regions, cells, strict=True):
@@ -234,13 +241,15 @@ def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[Regi
         sheet.text(row, 1, "Landesförderung")
         sheet.formula(row, 2, f"={region_cells.subsidy}", region.subsidy, "eur")
         sheet.text(row + 1, 1, "Eigenanteil")
-        for index, (owner, share) in enumerate(parties):
+        if not by_party:
+            sheet.formula(row + 1, 3, f"={region_cells.eigenanteil}", region.eigenanteil, "eur")
+        for index, (owner, share) in enumerate(parties if by_party else ()):
             if owner is region:
                 sheet.formula(row + 1, 3 + index,
                               f"={region_cells.parties[share.party.name].net}", share.net, "eur")
         row += 2
     last = row - 1
-    ws.print_area(0, 0, max(last, top), 2 + len(parties))
+    ws.print_area(0, 0, max(last, top), 2 + len(columns))
     if last <= top:
         return
 
@@ -255,7 +264,7 @@ def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[Regi
                       "categories_data": levels,
                       "values": f"={a1(top + 1, 2, CHART)}:{a1(last, 2)}",
                       "fill": {"color": SUBSIDY_COLOUR}, "gap": 50})
-    for index in range(len(parties)):
+    for index in range(len(columns)):
         column = 3 + index
         chart.add_series({
             "name": f"={a1(top, column, CHART)}", "categories": categories,
@@ -264,7 +273,7 @@ def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[Regi
             "fill": {"color": PARTY_COLOURS[index % len(PARTY_COLOURS)]},
         })
     chart.set_title({"name": f"Landesförderung und Eigenanteil je Region {settlement.year} "
-                             f"(Eigenanteil nach Vertragsparteien)",
+                             + ("(Eigenanteil nach Vertragsparteien)" if by_party else ""),
                      "name_font": {"size": 12, "bold": True}})
     chart.set_y_axis({"num_format": '#,##0 "€"', "major_gridlines": {
         "visible": True, "line": {"color": "#D9D9D9"}}})

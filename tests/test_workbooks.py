@@ -651,3 +651,28 @@ def test_a_failing_libreoffice_is_reported_in_german(tmp_path, monkeypatch):
     assert len(notices) == 1
     assert "keine PDF-Datei erstellt (kaputt)" in notices[0].message
     assert "Arbeitsmappen sind vollständig geschrieben" in notices[0].message
+
+
+def test_overview_chart_of_a_large_run_stays_within_excels_series_limit(tmp_path):
+    """50 parties in one region: more than a legend can name, so the chart shows the
+    region's Eigenanteil as one series (Excel allows 255); 11 parties stack by party."""
+    import warnings
+    import zipfile
+
+    from tests.builders import coesfeld_form, position
+
+    form = coesfeld_form(2024)
+    template = next(p for p in form.parties if p["Kommune"] == "Billerbeck")
+    form.parties += [dict(template, Kommune=f"Ort {i:02d}", Region="Nord") for i in range(39)]
+    form.positions = [position("Coesfeld", "CM", 1, 12, "70000.00")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # xlsxwriter warns when it drops series
+        big = run(form, tmp_path / "gross").folder
+    small = run(example_2024(), tmp_path / "klein").folder
+
+    def series(folder: Path) -> int:
+        with zipfile.ZipFile(folder / "Uebersicht_2024.xlsx") as archive:
+            return archive.read("xl/charts/chart1.xml").count(b"<c:ser>")
+
+    assert series(big) == 2  # Landesförderung and Eigenanteil
+    assert series(small) == 1 + 11
