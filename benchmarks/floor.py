@@ -99,8 +99,9 @@ class Recorder:
 
 
 def is_xlsxwriter(value: object) -> bool:
-    return type(value).__module__.startswith("xlsxwriter.") and not isinstance(
-        value, (str, int, float))
+    """An object of xlsxwriter's, or of a subclass of one (our worksheet class)."""
+    return any(cls.__module__.startswith("xlsxwriter.") for cls in type(value).__mro__) \
+        and not isinstance(value, (str, int, float))
 
 
 class RecordingError(RuntimeError):
@@ -126,7 +127,10 @@ class Proxy:
         recorder: Recorder = object.__getattribute__(self, "_recorder")
 
         def call(*args, **kwargs):
-            encoded = (recorder.encode(args), recorder.encode(kwargs))
+            # The floor is bare xlsxwriter: it replays with xlsxwriter's own Worksheet, not
+            # our subclass that skips the future-function regexes (styles.add_sheet).
+            bare = {k: v for k, v in kwargs.items() if k != "worksheet_class"}
+            encoded = (recorder.encode(args), recorder.encode(bare))
             result = attr(*unwrap(args), **unwrap(kwargs))
             value, result_ref = recorder.wrap(result)
             recorder.record.calls.append((ref, name, *encoded, result_ref))

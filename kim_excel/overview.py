@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kim_excel.model import RegionResult, Settlement
-from kim_excel.styles import Styles, new_workbook
+from kim_excel.styles import Styles, add_sheet, new_workbook
 from kim_excel.workbooks import (
     FOOTER,
     SUBJECT,
@@ -49,9 +49,9 @@ def write_overview(path: Path, settlement: Settlement) -> None:
         "created": as_datetime(settlement.settings.settlement_date),
     })
     styles = Styles(workbook)
-    table = Sheet(workbook.add_worksheet(OVERVIEW), styles, OVERVIEW)
-    chart = Sheet(workbook.add_worksheet(CHART), styles, CHART)
-    trail = Sheet(workbook.add_worksheet(TRAIL), styles, TRAIL)
+    table = Sheet(add_sheet(workbook, OVERVIEW), styles, OVERVIEW)
+    chart = Sheet(add_sheet(workbook, CHART), styles, CHART)
+    trail = Sheet(add_sheet(workbook, TRAIL), styles, TRAIL)
 
     setup_trail(trail)
     basis, row = write_basis(trail, settlement, list(settlement.regions), 0)

@@ -22,6 +22,7 @@ import textwrap
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from kim_excel.model import (
@@ -34,7 +35,7 @@ from kim_excel.model import (
     Share,
 )
 from kim_excel.money import format_eur
-from kim_excel.styles import ROW_HEIGHT, Styles, new_workbook
+from kim_excel.styles import ROW_HEIGHT, Styles, add_sheet, new_workbook
 
 LETTER = "Abrechnung"
 TRAIL = "Berechnung"
@@ -66,8 +67,8 @@ def write_partner_workbook(path: Path, settlement: Settlement, region: RegionRes
         "created": as_datetime(settlement.settings.settlement_date),
     })
     styles = Styles(workbook)
-    letter = Sheet(workbook.add_worksheet(LETTER), styles, LETTER, LETTER_ROW_HEIGHT)
-    trail = Sheet(workbook.add_worksheet(TRAIL), styles, TRAIL)
+    letter = Sheet(add_sheet(workbook, LETTER), styles, LETTER, LETTER_ROW_HEIGHT)
+    trail = Sheet(add_sheet(workbook, TRAIL), styles, TRAIL)
     setup_trail(trail)
     basis, row = write_basis(trail, settlement, [region], 0)
     cells, _ = write_region_trail(trail, settlement, region, basis, row + 1,
@@ -144,6 +145,7 @@ def address_lines(party: Party) -> list[str]:
     return [line for line in (party.full_name, party.street, city) if line]
 
 
+@lru_cache(maxsize=8192)  # the same labels recur in every letter
 def lines_needed(text: str, width: float, size: float = 10, bold: bool = False) -> int:
     """How many lines ``text`` wraps to in a column ``width`` characters wide.
 
