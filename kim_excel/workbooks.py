@@ -615,9 +615,9 @@ def subsidy_text(settlement: Settlement, region: RegionResult) -> str:
     if months == [Decimal(12)]:
         text = f"{german_number(region.vzae)} VZÄ × {rate} je Jahr"
     else:
-        period = german_number(months[0]) if len(months) == 1 else \
-            f"{german_number(months[0])} bis {german_number(months[-1])}"
-        text = f"{rate} je VZÄ und Jahr, anteilig für {period} Monate"
+        period = f"für {german_number(months[0])} Monate" if len(months) == 1 else \
+            f"nach besetzten Monaten ({german_number(months[0])} bis {german_number(months[-1])})"
+        text = f"{rate} je VZÄ und Jahr, anteilig {period}"
     return text + ("; höchstens die Personalkosten je Stelle" if capped else "")
 
 

@@ -201,7 +201,7 @@ def test_nordkirchen_letter_reads_as_a_refund(outputs):
     assert refund.value_after("Erstattung bis zum") == datetime(2025, 4, 1)
     # Süd positions were filled 7,5 to 12 months: the letter says the subsidy is pro rata.
     assert refund.detail("abzüglich Landesförderung") == \
-        "57.000,00 € je VZÄ und Jahr, anteilig für 7,5 bis 12 Monate"
+        "57.000,00 € je VZÄ und Jahr, anteilig nach besetzten Monaten (7,5 bis 12)"
 
 
 def test_olfen_and_nottuln_letters(outputs):
