@@ -71,6 +71,16 @@ class Months(click.ParamType):
                        f"Monaten, eine ganze Zahl von 0 bis 120.")
 
 
+def echo_outcome(summary, notices, last_line: str) -> None:
+    """A finished run: its summary, then its warnings, then what was written where."""
+    echo_lines(summary)
+    if notices:
+        click.echo("")
+        echo_lines(notices)
+    click.echo("")
+    click.echo(last_line)
+
+
 def echo_lines(lines, err: bool = False) -> None:
     for line in lines:
         click.echo(line, err=err)
@@ -154,12 +164,8 @@ def abrechnen(eingang: Path = Path("input"), ausgabe: Path = Path("output"),
         progress.finish()
         fail(exc)
     progress.finish()
-    echo_lines(summary_lines(result.settlement))
-    if result.notices:
-        click.echo("")
-        echo_lines(notice_lines(result.notices))
-    click.echo("")
-    click.echo(f"{len(result.files)} Dateien geschrieben nach {result.folder}/")
+    echo_outcome(summary_lines(result.settlement), notice_lines(result.notices),
+                 f"{len(result.files)} Dateien geschrieben nach {result.folder}/")
 
 
 @main.command()
@@ -363,12 +369,8 @@ def planen(eingang: Path, ausgabe: Path) -> None:
         result = run_planning(eingang, ausgabe, today=date.today())
     except KimError as exc:
         fail(exc)
-    echo_lines(summary_lines(result.plan))
-    if result.notices:
-        click.echo("")
-        echo_lines(notice_lines(result.notices))
-    click.echo("")
-    click.echo(f"Planzahlen geschrieben: {result.path}")
+    echo_outcome(summary_lines(result.plan), notice_lines(result.notices),
+                 f"Planzahlen geschrieben: {result.path}")
 
 
 for _command in main.commands.values():
