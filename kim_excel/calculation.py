@@ -34,7 +34,6 @@ def settle(inp: SettlementInput) -> Settlement:
     rate = settings.subsidy_rate if settings.subsidy_rate is not None else programme_rate(
         settings.year
     )
-    due = due_date(settings.settlement_date, settings.payment_days)
     notices: list[Notice] = []
     if settings.subsidy_rate is None:
         notices.append(
@@ -48,7 +47,7 @@ def settle(inp: SettlementInput) -> Settlement:
     members = parties_by_region(inp.parties)  # once: a country has thousands of parties
     advances = advances_by_party(inp)
     for region in members:
-        result = settle_region(inp, region, rate, due, notices, members[region], advances)
+        result = settle_region(inp, region, rate, notices, members[region], advances)
         if result is not None:
             regions.append(result)
     settlement = Settlement(
@@ -57,7 +56,6 @@ def settle(inp: SettlementInput) -> Settlement:
         subsidy_rate_is_default=settings.subsidy_rate is None,
         regions=tuple(regions),
         notices=tuple(notices),
-        due_date=due,
     )
     check_settlement(settlement, inp)
     return settlement
@@ -95,7 +93,7 @@ def active_parties(inp: SettlementInput, region: str,
 
 
 def settle_region(
-    inp: SettlementInput, region: str, rate: Decimal, due, notices: list[Notice],
+    inp: SettlementInput, region: str, rate: Decimal, notices: list[Notice],
     members: list[Party] | None = None, advances: dict[str, Decimal] | None = None,
 ) -> RegionResult | None:
     settings = inp.settings
@@ -164,6 +162,8 @@ def settle_region(
             )
         )
 
+    terms = inp.terms_of(employer.name)
+    due = due_date(terms.settlement_date, terms.payment_days)
     if is_wind_down(inp):
         notices.append(wind_down_notice(inp, region, parties, subsidy))
     basis, keys, inherited = split_keys(inp, region, parties, members)
@@ -173,7 +173,7 @@ def settle_region(
     shares = split_eigenanteil(eigenanteil, parties, keys, total)
     if advances is None:
         advances = advances_by_party(inp)
-    vat_rate = settings.vat_rate
+    vat_rate = terms.vat_rate
     billed = []
     for party, net in shares:
         if party.is_employer:
@@ -217,6 +217,8 @@ def settle_region(
         key_basis=basis,
         key_total=total,
         shares=tuple(billed),
+        terms=terms,
+        due_date=due,
         exited=exited,
         wind_down=is_wind_down(inp),
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from kim_excel.model import Settlement, Share
 from kim_excel.money import format_eur
 from kim_excel.output import write_atomically
+from kim_excel.workbooks import dates_text
 
 FILE_NAME = "LIESMICH.txt"
 
@@ -30,8 +31,7 @@ def liesmich_text(settlement: Settlement, names: dict[str, str]) -> str:
         title,
         "=" * len(title),
         "",
-        f"Diesen Ordner hat kim-excel erstellt (Datum der Abrechnung: "
-        f"{settlement.settings.settlement_date:%d.%m.%Y}).",
+        f"Diesen Ordner hat kim-excel erstellt ({dates_text(settlement)}).",
         f"Jeder neue Lauf für {year} ersetzt die Dateien unten; E-Mail-Entwürfe und das",
         "Versandprotokoll bleiben erhalten.",
         "",

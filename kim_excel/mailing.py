@@ -365,8 +365,8 @@ def body(settlement: Settlement, region: RegionResult, share: Share,
         "",
         f"Ihr Anteil am Eigenanteil der Region:  {format_eur(share.net)}",
     ]
-    if settlement.settings.vat_rate > 0:  # R8: at 0 % no VAT line at all
-        rate = f"{settlement.settings.vat_rate * 100:.2f}".rstrip("0").rstrip(".")
+    if region.terms.vat_rate > 0:  # R8: at 0 % no VAT line at all
+        rate = f"{region.terms.vat_rate * 100:.2f}".rstrip("0").rstrip(".")
         lines += [f"zuzüglich Umsatzsteuer {rate.replace('.', ',')} %:  {format_eur(share.vat)}",
                   f"Gesamtbetrag:  {format_eur(share.gross)}"]
     if share.advances:
@@ -454,7 +454,7 @@ def write_drafts(batch: MailBatch) -> DraftReport:
     """
     folder = batch.folder / DRAFT_FOLDER
     folder.mkdir(exist_ok=True)
-    when = datetime.combine(batch.settlement.settings.settlement_date, time(9, 0)).astimezone()
+    when = datetime.combine(batch.settlement.latest_date, time(9, 0)).astimezone()
     files, warnings = [], []
     for item in batch.items:
         digest = hashlib.sha256(

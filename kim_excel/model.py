@@ -145,19 +145,32 @@ class Advance:
 
 @dataclass(frozen=True)
 class Settings:
-    """The ``Einstellungen`` sheet, defaults applied."""
+    """The settings of ``Einstellungen`` that hold for the whole agreement, defaults applied:
+    every workbook of a run must agree on them (SPEC § 4)."""
 
     year: int
-    settlement_date: date
     subsidy_rate: Decimal | None = None  # None: the programme's rate for the year
     subsidy_lapsed: bool = False
+    notice_months: int = 18
+    contract_end: date | None = None  # R12: "Vertrag beendet zum"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """An employer's own settings (SPEC § 4), from the workbook that holds its costs.
+
+    They apply to its region only: workbooks of different employers may differ here.
+    """
+
+    settlement_date: date
+    # False: ``Datum der Abrechnung`` was left empty, so the date is the run's day until the
+    # year folder's record fixes it (SPEC § 7: the day the current figures first appeared).
+    date_given: bool = True
+    payment_days: int = 30
     vat_rate: Decimal = Decimal(0)  # a fraction: 0.19 for 19 %
     vat_note: str = ""
-    payment_days: int = 30
-    notice_months: int = 18
     aktenzeichen: str = ""
     buchungsstelle: str = ""
-    contract_end: date | None = None  # R12: "Vertrag beendet zum"
 
 
 @dataclass(frozen=True)
@@ -172,6 +185,11 @@ class SettlementInput:
     hours: dict[str, Decimal] = field(default_factory=dict)  # party → hours
     advances: tuple[Advance, ...] = ()
     sources: tuple[str, ...] = ()  # file names, for the trail
+    terms: dict[str, Terms] = field(default_factory=dict)  # employer name → its own settings
+
+    def terms_of(self, employer: str) -> Terms:
+        """The employer's own settings; every employer with costs has them (validation)."""
+        return self.terms[employer]
 
 
 class KeyBasis(Enum):
@@ -228,6 +246,8 @@ class RegionResult:
     key_basis: KeyBasis
     key_total: Decimal
     shares: tuple[Share, ...]  # employer first, then partners in sheet order
+    terms: Terms  # the employer's own settings: date, payment term, VAT, Aktenzeichen
+    due_date: date  # R10, from the terms
     exited: tuple[Party, ...] = ()  # parties of the region no longer active (R6)
     wind_down: bool = False  # R12
 
@@ -263,11 +283,16 @@ class Settlement:
     subsidy_rate_is_default: bool
     regions: tuple[RegionResult, ...]
     notices: tuple[Notice, ...] = ()
-    due_date: date | None = None
 
     @property
     def year(self) -> int:
         return self.settings.year
+
+    @property
+    def latest_date(self) -> date:
+        """The latest settlement date of the regions: the date of a file that covers them all."""
+        return max((r.terms.settlement_date for r in self.regions),
+                   default=date(self.year, 12, 31))
 
     def total(self, amount: str) -> Decimal:
         """One amount of the regions summed: ``total("costs")``, ``total("eigenanteil")``."""

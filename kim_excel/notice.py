@@ -143,8 +143,7 @@ def key_changes(parties: tuple[Party, ...], leaving: Party, effect: date) -> tup
 
 
 def nominal_keys(parties: tuple[Party, ...], region: str, year: int) -> dict[str, Decimal]:
-    inp = SettlementInput(settings=Settings(year=year, settlement_date=date(year, 12, 31)),
-                          parties=parties)
+    inp = SettlementInput(settings=Settings(year=year), parties=parties)
     active = active_parties(inp, region)
     if not active:
         return {}

@@ -22,7 +22,7 @@ from kim_excel.workbooks import (
     Sheet,
     a1,
     as_datetime,
-    day_text,
+    dates_text,
     key_unit,
     lines_needed,
     setup_trail,
@@ -46,7 +46,7 @@ def write_overview(path: Path, settlement: Settlement) -> None:
         "subject": SUBJECT.format(year=settlement.year) + " – alle Regionen",
         "author": ", ".join(employers) or "kim-excel",
         "comments": "Erstellt mit kim-excel",
-        "created": as_datetime(settlement.settings.settlement_date),
+        "created": as_datetime(settlement.latest_date),
     })
     styles = Styles(workbook)
     table = Sheet(add_sheet(workbook, OVERVIEW), styles, OVERVIEW)
@@ -62,7 +62,7 @@ def write_overview(path: Path, settlement: Settlement) -> None:
         region_cells, row = write_region_trail(trail, settlement, region, basis, row + 1)
         cells.append(region_cells)
     trail.ws.set_h_pagebreaks(trail.page_breaks)
-    write_table(table, settlement, cells, basis.vat_rate)
+    write_table(table, settlement, cells)
     write_chart(workbook, chart, settlement, cells)
     workbook.close()
 
@@ -85,9 +85,9 @@ def columns(with_vat: bool) -> list[tuple[str, str, int]]:
 
 
 def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
-                vat_rate: str | None) -> None:
+                ) -> None:
     ws = sheet.ws
-    cols = columns(vat_rate is not None)
+    cols = columns(any(c.vat_rate is not None for c in cells))
     at = {key: index for index, (key, _, _) in enumerate(cols)}
     last_col = len(cols) - 1
     for index, (_, _, width) in enumerate(cols):
@@ -103,7 +103,7 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
     sheet.text(0, 0, f"Übersicht der Abrechnung des Eigenanteils {settlement.year} – "
                      f"Kommunales Case-Management", "title")
     sheet.fit_row(0, 1, 13)
-    sheet.text(1, 0, f"Datum der Abrechnung {day_text(settlement.settings.settlement_date)}; "
+    sheet.text(1, 0, f"{dates_text(settlement)}; "
                      f"alle Beträge aus dem Blatt „Berechnung“. Die Anstellungskörperschaft "
                      f"trägt ihren Anteil selbst und erhält keine Rechnung. Prüfung: Summe der "
                      f"Anteile − Eigenanteil der Region.", "sender_line")
@@ -120,7 +120,7 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
     row = head + 1
     sum_rows: list[int] = []
     for region, region_cells in zip(settlement.regions, cells, strict=True):
-        row, sum_row = write_region_rows(sheet, settlement, region, region_cells, vat_rate,
+        row, sum_row = write_region_rows(sheet, settlement, region, region_cells,
                                          row, col, "vat" in at)
         sum_rows.append(sum_row)
         row += 1
@@ -148,7 +148,7 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
 
 
 def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult,
-                      cells: RegionCells, vat_rate: str | None, row: int, col, with_vat: bool):
+                      cells: RegionCells, row: int, col, with_vat: bool):
     """The parties of one region and its sum row; returns (next row, sum row)."""
     first = row
     for share in region.shares:
@@ -165,9 +165,9 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
             row += 1
             continue
         billed = net
-        if with_vat:
+        if with_vat and cells.vat_rate is not None:
             vat = a1(row, col("vat"))
-            sheet.formula(row, col("vat"), f"=ROUND({net}*{vat_rate},2)", share.vat, "eur")
+            sheet.formula(row, col("vat"), f"=ROUND({net}*{cells.vat_rate},2)", share.vat, "eur")
             sheet.formula(row, col("gross"), f"={net}+{vat}", share.gross, "eur")
             billed = a1(row, col("gross"))
         sheet.number(row, col("advances"), share.advances, "eur")

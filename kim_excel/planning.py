@@ -240,7 +240,7 @@ def plan_workbook_bytes(plan: Plan) -> bytes:
                                       "strings_to_urls": False})
     s = plan.settlement
     authors = ", ".join(r.employer.full_name for r in s.regions) or "kim-excel"
-    stamp = s.settings.settlement_date
+    stamp = s.latest_date
     wb.set_properties({
         "title": f"Kommunales Case-Management – Planzahlen {plan.year}",
         "subject": "Planzahlen für den Haushalt (keine Abrechnung)",
@@ -338,7 +338,7 @@ class PlanWriter:
         ws.set_row(2, 30)
         s = self.plan.settlement
         sources = ", ".join(self.plan.sources) or "der Eingabe"
-        note = (f"Stand: {s.settings.settlement_date:%d.%m.%Y} · Grundlage: geplante Kosten für "
+        note = (f"Stand: {s.latest_date:%d.%m.%Y} · Grundlage: geplante Kosten für "
                 f"{self.plan.year} aus {sources} · Förderbetrag je VZÄ "
                 f"{format_eur(s.subsidy_rate)}")
         ws.merge_range(3, 0, 3, last, note, self.f.small)
@@ -565,7 +565,6 @@ class PlanWriter:
 
     def partner_sheet(self, name: str, region: RegionResult, share: Share) -> None:
         f, year = self.f, self.plan.year
-        s = self.plan.settlement
         employer = region.employer
         ws = self.sheet(name, (50, 18, 18, 18),
                         f"Kommunales Case-Management – Planzahlen {year}",
@@ -589,10 +588,10 @@ class PlanWriter:
                          money_float(share.net))
         row = r_net + 1
         r_pay = r_net
-        if s.settings.vat_rate > 0:
+        if region.terms.vat_rate > 0:
             r_vat, r_pay = r_net + 1, r_net + 2
-            rate = excel_number(s.settings.vat_rate)
-            ws.write_string(r_vat, 0, f"Umsatzsteuer ({format_decimal(s.settings.vat_rate * 100)}"
+            rate = excel_number(region.terms.vat_rate)
+            ws.write_string(r_vat, 0, f"Umsatzsteuer ({format_decimal(region.terms.vat_rate * 100)}"
                                       f" %)", f.text)
             ws.write_formula(r_vat, 1, f"=ROUND({cell(r_net, 1)}*{rate},2)", f.eur,
                              money_float(share.vat))

@@ -31,6 +31,7 @@ from kim_excel.model import (
     Settings,
     SettlementInput,
     Severity,
+    Terms,
 )
 from kim_excel.money import NotMoney, format_decimal, money, number
 from kim_excel.reading import RawWorkbook, Table, UnreadableWorkbook, normalise, read_workbook
@@ -106,7 +107,8 @@ class WorkbookInput:
     """What one workbook says, before the workbooks of a run are merged."""
 
     file: str
-    settings: Settings | None
+    settings: Settings | None  # agreement-wide: must agree with the other workbooks
+    terms: Terms | None  # the employer's own: for the regions whose costs stand here
     parties: tuple[Party, ...]
     positions: list[Position]
     material_costs: list[MaterialCost]
@@ -181,14 +183,16 @@ def parse_workbook(raw: RawWorkbook, today: date, out: Collector) -> WorkbookInp
             tables[sheet] = table
     setting_cells: dict[str, CellRef] = {}
     party_rows: dict[str, tuple[Table, int]] = {}
-    settings = parse_settings(tables[EINSTELLUNGEN], today, out, setting_cells) \
+    parsed = parse_settings(tables[EINSTELLUNGEN], today, out, setting_cells) \
         if EINSTELLUNGEN in tables else None
+    settings, terms = parsed if parsed else (None, None)
     parties = parse_parties(tables[VERTRAGSPARTEIEN], out, party_rows) \
         if VERTRAGSPARTEIEN in tables else ()
     year = settings.year if settings else None
     return WorkbookInput(
         file=raw.name,
         settings=settings,
+        terms=terms,
         parties=tuple(parties),
         positions=parse_positions(tables.get(PERSONALKOSTEN), out),
         material_costs=parse_material(tables.get(SACHKOSTEN), out),
@@ -381,7 +385,8 @@ def int_value(value: object, where: CellRef, out: Collector, what: str, low: int
 
 
 def parse_settings(table: Table, today: date, out: Collector,
-                   cells: dict[str, CellRef] | None = None) -> Settings | None:
+                   cells: dict[str, CellRef] | None = None) -> tuple[Settings, Terms] | None:
+    """The agreement-wide settings and the employer's own (SPEC § 4); None when broken."""
     rows: dict[str, tuple[object, CellRef]] = {}
     known = {normalise(n): n for n in SETTINGS_ROWS}
     for index, row in data_rows(table, ("Einstellung", "Wert")):
@@ -450,12 +455,14 @@ def parse_settings(table: Table, today: date, out: Collector,
         out.warn(get(S_VAT_NOTE)[1], "Umsatzsteuer wird berechnet, aber „Hinweis Umsatzsteuer“ "
                                      "sagt noch, dass keine erhoben wird: bitte den Hinweis "
                                      "anpassen, er steht auf jeder Abrechnung.")
-    return Settings(
-        year=year, settlement_date=settled, subsidy_rate=rate, subsidy_lapsed=lapsed,
-        vat_rate=vat_rate, vat_note=vat_note, payment_days=payment, notice_months=notice,
-        aktenzeichen=text_value(get(S_AZ)[0]), buchungsstelle=text_value(get(S_BUCHUNG)[0]),
-        contract_end=end,
+    settings = Settings(year=year, subsidy_rate=rate, subsidy_lapsed=lapsed,
+                        notice_months=notice, contract_end=end)
+    terms = Terms(
+        settlement_date=settled, date_given=not is_empty(get(S_DATE)[0]), payment_days=payment,
+        vat_rate=vat_rate, vat_note=vat_note, aktenzeichen=text_value(get(S_AZ)[0]),
+        buchungsstelle=text_value(get(S_BUCHUNG)[0]),
     )
+    return settings, terms
 
 
 def default_vat_note() -> str:
@@ -745,9 +752,9 @@ def merge(parsed: list[WorkbookInput], out: Collector,
                     if getattr(first.settings, f.name) != getattr(other.settings, f.name)]
             labels = [SETTING_LABELS.get(d, d) for d in diff]
             out.error(other.setting_cells.get(labels[0], CellRef(other.file, EINSTELLUNGEN)),
-                      f"die Einstellungen weichen von {first.file} ab "
-                      f"({', '.join(setting_difference(first, other, d) for d in diff)}); alle "
-                      f"Arbeitsmappen eines Laufs brauchen dieselben Einstellungen.")
+                      f"die Einstellungen für die ganze Vereinbarung weichen von {first.file} "
+                      f"ab ({', '.join(setting_difference(first, other, d) for d in diff)}); "
+                      f"sie müssen in allen Arbeitsmappen eines Laufs gleich sein.")
         if first.parties != other.parties:
             where, detail = party_difference(first.parties, other.parties, other)
             out.error(where or CellRef(other.file, VERTRAGSPARTEIEN),
@@ -757,6 +764,7 @@ def merge(parsed: list[WorkbookInput], out: Collector,
         return None
 
     cost_file: dict[str, str] = {}
+    terms: dict[str, Terms] = {}  # normalised employer → the terms of its costs' workbook
     for wb in parsed:
         rows: dict[str, CellRef | None] = {}  # normalised employer → its first cost row
         for item in (*wb.positions, *wb.material_costs):
@@ -772,6 +780,8 @@ def merge(parsed: list[WorkbookInput], out: Collector,
                           f"doppelt abgerechnet).")
             else:
                 cost_file[employer] = wb.file
+                if wb.terms is not None:
+                    terms[employer] = wb.terms
     subsidies = merge_keyed([(wb.file, wb.subsidies) for wb in parsed], FOERDERUNG, out)
     hours = merge_keyed([(wb.file, wb.hours) for wb in parsed], STUNDEN, out)
     trail.subsidies = {normalise(k): where for k, (_, where) in subsidies.items()}
@@ -796,14 +806,14 @@ def merge(parsed: list[WorkbookInput], out: Collector,
         hours={k: v for k, (v, _) in hours.items()},
         advances=tuple(advances),
         sources=tuple(wb.file for wb in parsed),
+        terms={p.name: terms[normalise(p.name)] for p in first.parties
+               if p.is_employer and normalise(p.name) in terms},
     )
 
 
-SETTING_LABELS = {
-    "year": S_YEAR, "settlement_date": S_DATE, "subsidy_rate": S_RATE,
-    "subsidy_lapsed": S_LAPSED, "vat_rate": S_VAT, "vat_note": S_VAT_NOTE,
-    "payment_days": S_PAYMENT, "notice_months": S_NOTICE, "aktenzeichen": S_AZ,
-    "buchungsstelle": S_BUCHUNG, "contract_end": S_END,
+SETTING_LABELS = {  # the agreement-wide settings (model.Settings)
+    "year": S_YEAR, "subsidy_rate": S_RATE, "subsidy_lapsed": S_LAPSED,
+    "notice_months": S_NOTICE, "contract_end": S_END,
 }
 
 

@@ -64,7 +64,7 @@ def write_partner_workbook(path: Path, settlement: Settlement, region: RegionRes
         "author": region.employer.full_name,
         "company": region.employer.full_name,
         "comments": "Erstellt mit kim-excel",
-        "created": as_datetime(settlement.settings.settlement_date),
+        "created": as_datetime(region.terms.settlement_date),
     })
     styles = Styles(workbook)
     letter = Sheet(add_sheet(workbook, LETTER), styles, LETTER, LETTER_ROW_HEIGHT)
@@ -132,6 +132,15 @@ def percent_text(fraction: Decimal) -> str:
 
 def day_text(day: date) -> str:
     return f"{day:%d.%m.%Y}"
+
+
+def dates_text(settlement: Settlement) -> str:
+    """``Datum der Abrechnung 02.03.2025``, or per region when the employers' dates differ."""
+    days = {r.terms.settlement_date for r in settlement.regions}
+    if len(days) <= 1:
+        return f"Datum der Abrechnung {day_text(settlement.latest_date)}"
+    return "Datum der Abrechnung je Region: " + ", ".join(
+        f"{r.region} {day_text(r.terms.settlement_date)}" for r in settlement.regions)
 
 
 def iban_groups(iban: str) -> str:
@@ -222,6 +231,9 @@ class Basis:
 
     rate: str
     vat_rate: str | None
+    # The regions' own terms (date, payment term, VAT) differ: each region's section shows
+    # its own instead of the common basis (SPEC § 4).
+    terms_per_region: bool = False
 
 
 @dataclass
@@ -241,6 +253,7 @@ class RegionCells:
     eigenanteil: str
     eigenanteil_here: str  # the same cell, referred to from its own sheet
     key_total: str = ""
+    vat_rate: str | None = None  # the region's VAT rate cell; None at 0 %
     parties: dict[str, PartyCells] = field(default_factory=dict)
 
 
@@ -284,27 +297,37 @@ def write_basis(sheet: Sheet, settlement: Settlement, regions: list[RegionResult
         sheet.text(row, 0, "Landesförderung")
         sheet.text(row, 1, "entfallen (§ 2): alle Kosten zu gleichen Teilen")
         row += 1
-    vat_rate = None
-    if s.vat_rate > 0:
-        sheet.text(row, 0, "Umsatzsteuersatz")
-        sheet.text(row, 1, "auf die Anteile der Partnerkommunen")
-        sheet.ws.write_number(row, 6, cell_value(s.vat_rate), sheet.styles.vat_rate(s.vat_rate))
-        vat_rate = sheet.ref(row, 6)
-        row += 1
     if any(r.wind_down for r in regions) and s.contract_end is not None:
         sheet.text(row, 0, "Vertrag beendet zum")
         sheet.text(row, 1, "§ 4 Abs. 3: Abwicklung zu gleichen Teilen")
         sheet.date(row, 6, s.contract_end, "date")
         row += 1
-    sheet.text(row, 0, "Datum der Abrechnung")
-    sheet.date(row, 6, s.settlement_date, "date")
-    row += 1
-    if settlement.due_date is not None:
-        sheet.text(row, 0, "Fällig am")
-        sheet.text(row, 1, f"Zahlungsziel {s.payment_days} Tage, nächster Werktag in NRW")
-        sheet.date(row, 6, settlement.due_date, "date")
-        row += 1
+    if len({r.terms for r in regions}) > 1:
+        return Basis(rate, None, terms_per_region=True), row
+    vat_rate, row = write_terms(sheet, regions[0], row) if regions else (None, row)
     return Basis(rate, vat_rate), row
+
+
+def write_terms(sheet: Sheet, region: RegionResult, row: int) -> tuple[str | None, int]:
+    """The employer's own terms: VAT rate, date, due date; returns the VAT rate's cell."""
+    terms = region.terms
+    vat_rate = None
+    if terms.vat_rate > 0:
+        sheet.text(row, 0, "Umsatzsteuersatz")
+        sheet.text(row, 1, "auf die Anteile der Partnerkommunen")
+        sheet.ws.write_number(row, 6, cell_value(terms.vat_rate),
+                              sheet.styles.vat_rate(terms.vat_rate))
+        vat_rate = sheet.ref(row, 6)
+        row += 1
+    sheet.text(row, 0, "Datum der Abrechnung")
+    sheet.date(row, 6, terms.settlement_date, "date")
+    row += 1
+    if region.partner_shares:
+        sheet.text(row, 0, "Fällig am")
+        sheet.text(row, 1, f"Zahlungsziel {terms.payment_days} Tage, nächster Werktag in NRW")
+        sheet.date(row, 6, region.due_date, "date")
+        row += 1
+    return vat_rate, row
 
 
 def write_region_trail(sheet: Sheet, settlement: Settlement, region: RegionResult, basis: Basis,
@@ -314,9 +337,14 @@ def write_region_trail(sheet: Sheet, settlement: Settlement, region: RegionResul
                        f"{region.employer.full_name}", "section")
     sheet.line(row, 1, LAST_TRAIL_COL, "section")
     row += 2
+    vat_rate = basis.vat_rate
+    if basis.terms_per_region:
+        vat_rate, row = write_terms(sheet, region, row)
+        row += 1
     positions, row = write_positions(sheet, settlement, region, basis, row)
     material, row = write_material(sheet, region, row)
     cells, row = write_region_sums(sheet, settlement, region, positions, material, row)
+    cells.vat_rate = vat_rate
     row = write_split(sheet, settlement, region, cells, row, highlight)
     return cells, row
 
@@ -715,7 +743,7 @@ def setup_letter(ws, last_row: int) -> None:
 
 def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, share: Share,
                  cells: RegionCells, basis: Basis) -> None:
-    s = settlement.settings
+    s = region.terms
     employer, partner = region.employer, share.party
     letter = Letter(sheet)
 
@@ -781,9 +809,9 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
     net = letter.amount(f"Anteil der {partner.full_name}", "auf den Cent gerundet",
                         f"={own.net}", share.net, "bold")
     billed = net
-    if s.vat_rate > 0 and basis.vat_rate is not None:
+    if s.vat_rate > 0 and cells.vat_rate is not None:
         vat = letter.amount(f"zuzüglich Umsatzsteuer {german_number(s.vat_rate * 100)} %", "",
-                            f"=ROUND({a1(net, 3)}*{basis.vat_rate},2)", share.vat)
+                            f"=ROUND({a1(net, 3)}*{cells.vat_rate},2)", share.vat)
         billed = letter.amount("Bruttobetrag", "", f"={a1(net, 3)}+{a1(vat, 3)}", share.gross,
                                "total")
     advances = letter.amount("abzüglich geleistete Abschläge",

@@ -105,3 +105,12 @@ def write(form: FormContent, path: Path) -> Path:
 
 def clone(form: FormContent) -> FormContent:
     return copy.deepcopy(form)
+
+
+def per_employer(form: FormContent, employer: str) -> FormContent:
+    """The workbook one employer's staff fills in: only its own costs (and Süd's advances)."""
+    part = clone(form)
+    part.positions = [p for p in part.positions if p["Anstellungskörperschaft"] == employer]
+    part.material = [m for m in part.material if m["Anstellungskörperschaft"] == employer]
+    part.advances = [] if employer != "Ascheberg" else part.advances
+    return part

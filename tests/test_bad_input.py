@@ -19,7 +19,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from kim_excel.cli import main
-from tests.builders import example_2024, write
+from tests.builders import example_2024, per_employer, write
 from tests.oddfiles import (
     edited_with_openpyxl,
     encrypted,
@@ -351,16 +351,6 @@ def test_a_small_number_in_a_date_cell(tmp_path):
 # ------------------------------------------------------------------ several workbooks
 
 
-def per_employer(form, employer: str):
-    from tests.builders import clone
-
-    part = clone(form)
-    part.positions = [p for p in part.positions if p["Anstellungskörperschaft"] == employer]
-    part.material = [m for m in part.material if m["Anstellungskörperschaft"] == employer]
-    part.advances = [] if employer != "Ascheberg" else part.advances
-    return part
-
-
 def test_the_same_employers_costs_in_two_workbooks(tmp_path):
     folder = tmp_path / "input"
     write(per_employer(example_2024(), "Coesfeld"), folder / "Nord.xlsx")
@@ -383,14 +373,15 @@ def test_workbooks_that_disagree_about_the_parties(tmp_path):
                               "Vertragsparteien.")
 
 
-def test_workbooks_that_disagree_about_the_settings(tmp_path):
+def test_workbooks_that_disagree_about_a_setting_of_the_whole_agreement(tmp_path):
     folder = tmp_path / "input"
     write(per_employer(example_2024(), "Coesfeld"), folder / "A_Nord.xlsx")
     sued = per_employer(example_2024(), "Ascheberg")
-    sued.settings["Zahlungsziel (Tage)"] = 14
+    sued.settings["Kündigungsfrist (Monate)"] = 6
     write(sued, folder / "B_Sued.xlsx")
-    refused(tmp_path, folder, "B_Sued.xlsx: Einstellungen!B7: die Einstellungen weichen von "
-                              "A_Nord.xlsx ab (Zahlungsziel (Tage): 30 gegenüber 14)")
+    refused(tmp_path, folder, "B_Sued.xlsx: Einstellungen!B8: die Einstellungen für die ganze "
+                              "Vereinbarung weichen von A_Nord.xlsx ab (Kündigungsfrist "
+                              "(Monate): 18 gegenüber 6)")
 
 
 # ------------------------------------------------------------------ the file itself

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal as D
 
@@ -20,6 +21,7 @@ from kim_excel.model import (
     Position,
     Settings,
     SettlementInput,
+    Terms,
 )
 
 
@@ -42,10 +44,13 @@ def nord_input(year=2023, rate="55000", positions=None, material=None, parties=N
                      for i in range(5)]
     if material is None:
         material = [MaterialCost("Coesfeld", "Technische Ausstattung", "IT", D("7000.00"))]
-    base = dict(year=year, settlement_date=date(year + 1, 3, 2),
-                subsidy_rate=D(rate) if rate is not None else None)
-    base.update(settings)
-    return SettlementInput(settings=Settings(**base), parties=tuple(parties),
+    own = {name: settings.pop(name) for name in [f.name for f in fields(Terms)]
+           if name in settings}  # the employer's own settings (SPEC § 4)
+    terms = Terms(**{"settlement_date": date(year + 1, 3, 2), **own})
+    settings = Settings(year=year, subsidy_rate=D(rate) if rate is not None else None,
+                        **settings)
+    employers = {p.name: terms for p in parties if p.is_employer}
+    return SettlementInput(settings=settings, parties=tuple(parties), terms=employers,
                            positions=tuple(positions), material_costs=tuple(material))
 
 
@@ -197,7 +202,7 @@ def test_advances_larger_than_the_bill_turn_into_a_refund():
 def test_due_date_moves_past_a_weekend():
     """R10: Fri 07.03.2025 + 30 days = Sun 06.04.2025 → Mon 07.04.2025."""
     result = settle(nord_input(settlement_date=date(2025, 3, 7), payment_days=30))
-    assert result.due_date == date(2025, 4, 7)
+    assert result.regions[0].due_date == date(2025, 4, 7)
     assert result.share_of("Billerbeck")[1].due_date == date(2025, 4, 7)
 
 
@@ -205,13 +210,13 @@ def test_due_date_moves_past_christmas_and_the_weekend_after():
     """R10: 25.11.2025 + 30 = Thu 25.12. (holiday) → Fri 26.12. (holiday) → Sat/Sun →
     Mon 29.12.2025."""
     result = settle(nord_input(settlement_date=date(2025, 11, 25), payment_days=30))
-    assert result.due_date == date(2025, 12, 29)
+    assert result.regions[0].due_date == date(2025, 12, 29)
 
 
 def test_due_date_moves_past_an_nrw_only_holiday():
     """Corpus Christi (Fronleichnam) is a holiday in NRW: Thu 19.06.2025 → Fri 20.06.2025."""
     result = settle(nord_input(settlement_date=date(2025, 5, 20), payment_days=30))
-    assert result.due_date == date(2025, 6, 20)
+    assert result.regions[0].due_date == date(2025, 6, 20)
 
 
 def test_region_without_costs_is_skipped_with_a_notice():

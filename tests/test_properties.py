@@ -28,6 +28,7 @@ from kim_excel.model import (
     Position,
     Settings,
     SettlementInput,
+    Terms,
 )
 from kim_excel.pipeline import load_settlement
 from tests.builders import clone, example_2024, write
@@ -91,14 +92,19 @@ def settlement_inputs(draw) -> SettlementInput:
                 for _ in range(draw(st.integers(0, 2))):
                     advances.append(Advance(m.name, date(year, 7, 1), draw(cents)))
     settings_ = Settings(
-        year=year, settlement_date=date(year + 1, 3, 2),
+        year=year,
         subsidy_rate=draw(st.sampled_from([None, Decimal(55000), Decimal(57000),
                                            Decimal("60000.50")])),
         subsidy_lapsed=lapsed,
+    )
+    terms = Terms(
+        settlement_date=date(year + 1, 3, 2),
         vat_rate=draw(st.sampled_from([Decimal(0), Decimal("0.19"), Decimal("0.07")])),
         payment_days=draw(st.integers(0, 60)),
     )
-    return SettlementInput(settings=settings_, parties=tuple(parties), positions=tuple(positions),
+    employers = {p.name: terms for p in parties if p.is_employer}
+    return SettlementInput(settings=settings_, parties=tuple(parties), terms=employers,
+                           positions=tuple(positions),
                            material_costs=tuple(material), subsidies_received=subsidies,
                            hours=hours, advances=tuple(advances))
 

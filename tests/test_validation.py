@@ -87,4 +87,36 @@ def test_vat_as_plain_percent_or_as_percent_formatted_fraction(tmp_path):
         form.settings["Umsatzsteuersatz"] = value
         write(form, tmp_path / "a.xlsx")
         settlement, _ = load_settlement(tmp_path, TODAY)
-        assert settlement.settings.vat_rate == D("0.19"), value
+        assert {r.terms.vat_rate for r in settlement.regions} == {D("0.19")}, value
+
+
+def test_each_employer_settles_with_its_own_date_term_and_aktenzeichen(tmp_path):
+    """SPEC § 4: the employer's own settings apply to its region only; due dates, letters and
+    Buchungsliste rows follow them."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    from tests.builders import per_employer
+    from tests.runner import run_kim
+
+    nord = per_employer(example_2024(), "Coesfeld")
+    nord.settings.update({"Datum der Abrechnung": date(2025, 3, 3), "Zahlungsziel (Tage)": 30,
+                          "Aktenzeichen": "50.31-Nord"})
+    sued = per_employer(example_2024(), "Ascheberg")
+    sued.settings.update({"Datum der Abrechnung": date(2025, 3, 10), "Zahlungsziel (Tage)": 14,
+                          "Aktenzeichen": "20.1-Süd"})
+    write(nord, tmp_path / "input" / "Nord.xlsx")
+    write(sued, tmp_path / "input" / "Sued.xlsx")
+    result = run_kim("abrechnen", "--eingang", "input", "--ausgabe", "output", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    folder = tmp_path / "output" / "2024"
+    with open(folder / "Buchungsliste_2024.csv", encoding="utf-8-sig", newline="") as f:
+        due = {row["Kommune"]: row["Faellig_am"] for row in csv.DictReader(f, delimiter=";")}
+    assert due["Billerbeck"] == "02.04.2025"  # Mon 03.03. + 30 days = Wed 02.04.
+    assert due["Olfen"] == "24.03.2025"  # Mon 10.03. + 14 days
+    letters = {name: [c for row in load_workbook(folder / f"Abrechnung_2024_{name}.xlsx")[
+        "Abrechnung"].iter_rows(values_only=True) for c in row if c is not None]
+        for name in ("Billerbeck", "Olfen")}
+    assert "50.31-Nord" in letters["Billerbeck"] and "20.1-Süd" not in letters["Billerbeck"]
+    assert "20.1-Süd" in letters["Olfen"] and "50.31-Nord" not in letters["Olfen"]
