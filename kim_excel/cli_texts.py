@@ -94,7 +94,7 @@ def german(message: str) -> str:
 
 def german_plural(singular: str, plural: str, n: int) -> str:
     text = singular if n == 1 else plural
-    return GERMAN_PLURAL.get(text, text)
+    return GERMAN_PLURAL.get(text) or german(text)
 
 
 def install() -> None:

@@ -89,7 +89,7 @@ def test_a_renamed_header_is_named_with_the_headers_found(tmp_path):
 
     edited_with_openpyxl(folder / "Abrechnung.xlsx", rename)
     refused(tmp_path, folder,
-            "Abrechnung.xlsx: Personalkosten!A1:E1: Spalte(n) „Monate“ fehlen in Zeile 1 "
+            "Abrechnung.xlsx: Personalkosten!A1:E1: Spalte „Monate“ fehlt in Zeile 1 "
             "(gefunden: „Anstellungskörperschaft“, „Stelle“, „VZÄ“, „Monat“, "
             "„Personalkosten“)", "die Reihenfolge der Spalten ist frei")
 

@@ -45,7 +45,7 @@ def test_pruefen_reports_success_and_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("pruefen")
     assert result.exit_code == 0
-    assert ("Keine Fehler gefunden: Abrechnungsjahr 2024, 3 Region(en), 8 Partnerkommune(n)."
+    assert ("Keine Fehler gefunden: Abrechnungsjahr 2024, 3 Regionen, 8 Partnerkommunen."
             in result.output)
     assert not (tmp_path / "output").exists()
 
