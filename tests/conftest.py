@@ -53,6 +53,7 @@ def pytest_runtest_makereport(item, call):
     markers = [m for m in NEVER_SKIP_IN_CI if item.get_closest_marker(m) is not None]
     if markers and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        reason = str(reason).removeprefix("Skipped: ")
         report.outcome = "failed"
         report.longrepr = (f"In CI darf ein Test mit Markierung {', '.join(markers)} nicht "
                            f"übersprungen werden: {reason}")
