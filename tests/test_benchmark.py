@@ -20,6 +20,7 @@ from benchmarks.run import SCENARIOS
 from benchmarks.scenarios import write_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # subprocess runs of NRW and the benchmark script
 ENV = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
 NRW_TARGET = 2.0  # seconds, issue 7
 

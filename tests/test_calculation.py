@@ -262,6 +262,7 @@ def regions(draw):
     return parties, positions, material
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(regions(), st.booleans(), st.sampled_from(["0", "0.07", "0.19"]))
 def test_shares_always_add_up_to_the_eigenanteil(region, lapsed, vat):

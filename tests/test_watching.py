@@ -143,6 +143,7 @@ def test_a_workbook_dropped_in_is_settled_within_seconds(watcher):
     assert w.proc.poll() is None
 
 
+@pytest.mark.slow
 def test_a_workbook_copied_in_slowly_is_read_only_when_complete(watcher, tmp_path):
     """40 chunks, 0.05 s apart (2 s in all), straight into the watched folder; the watcher
     looks every 0.5 s, i.e. about four times while the copy runs. Had it read a partial
@@ -206,6 +207,7 @@ def test_a_corrupt_file_is_reported_and_the_watcher_keeps_running(watcher, tmp_p
     assert len(w.lines_about("kaputt.xlsx")) == 1
 
 
+@pytest.mark.slow
 def test_the_same_file_dropped_again_is_not_processed_twice(watcher, tmp_path):
     w = watcher()
     data = example_bytes(tmp_path)
@@ -239,6 +241,7 @@ def per_employer_2024():
     return nord, rest
 
 
+@pytest.mark.slow
 def test_workbooks_of_one_year_are_settled_together_and_other_years_apart(watcher):
     """SPEC § 4: one workbook per employer. Nord alone settles Region Nord (3 partners); with
     the Mitte/Süd workbook beside it, both are settled in one run (8 partners). A 2023

@@ -546,6 +546,7 @@ def test_the_example_writes_fast(tmp_path):
 # ------------------------------------------------------------------ LibreOffice
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tmp_path):
     """Every formula of every workbook of every scenario, recalculated by LibreOffice, gives
@@ -578,6 +579,7 @@ def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tm
         ("Abrechnung", f"D{share_row}", 6876, 6875)]
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_pdf_of_each_letter_is_one_a4_page_in_german_notation(tmp_path):
     """``abrechnen --pdf``: one PDF per letter next to its workbook, exactly one A4 page,
@@ -653,6 +655,7 @@ def test_a_failing_libreoffice_is_reported_in_german(tmp_path, monkeypatch):
     assert "Arbeitsmappen sind vollständig geschrieben" in notices[0].message
 
 
+@pytest.mark.slow
 def test_overview_chart_of_a_large_run_stays_within_excels_series_limit(tmp_path):
     """50 parties in one region: more than a legend can name, so the chart shows the
     region's Eigenanteil as one series (Excel allows 255); 11 parties stack by party."""
