@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from kim_excel.cli import main
@@ -555,6 +556,7 @@ def test_a_missing_input_folder(tmp_path):
 # --------------------------------------------------------------- what is accepted
 
 
+@pytest.mark.slow
 def test_a_macro_enabled_workbook_is_read_like_xlsx(tmp_path):
     plain = write(example_2024(), tmp_path / "plain.xlsx")
     folder = tmp_path / "input"

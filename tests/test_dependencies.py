@@ -12,6 +12,7 @@ import ast
 import re
 import sys
 import tomllib
+from functools import cache
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+@cache
 def imported(*folders: str) -> dict[str, set[str]]:
     """Top-level modules outside the standard library → the files importing them."""
     found: dict[str, set[str]] = {}
@@ -51,8 +53,13 @@ def imported(*folders: str) -> dict[str, set[str]]:
     return found
 
 
+@cache
+def installed() -> dict[str, list[str]]:
+    return packages_distributions()
+
+
 def distributions(modules) -> dict[str, set[str]]:
-    by_module = packages_distributions()
+    by_module = installed()
     return {module: {canonical(d) for d in by_module.get(module, [module])}
             for module in modules}
 

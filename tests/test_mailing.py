@@ -421,6 +421,7 @@ def test_sending_asks_first_and_sends_nothing_without_an_answer(settled, smtp_se
     assert len(mailbox.messages) == 8
 
 
+@pytest.mark.slow
 def test_without_a_terminal_the_real_command_refuses_cleanly(settled, smtp_server):
     """A fresh process with stdin closed (a scheduled task) and no --ja."""
     mailbox = smtp_server()

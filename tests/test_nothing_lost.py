@@ -86,6 +86,7 @@ def assert_complete(folder: Path, names: set[str], csv_versions: tuple[bytes, ..
 # --------------------------------------------------------------- failed runs
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_while_writing_leaves_the_earlier_results(tmp_path, monkeypatch):
     """A full disk while writing the Buchungsliste, after every partner workbook is done:
     exit 1 with a German reason, the earlier results byte for byte, no staging folder."""
@@ -199,6 +200,7 @@ def wait_for_staging(ausgabe: Path, process: subprocess.Popen) -> float:
 # --------------------------------------------------------------- two runs at once
 
 
+@pytest.mark.slow
 def test_a_second_run_while_one_is_writing_is_refused_with_a_clear_message(tmp_path):
     from filelock import FileLock
 

@@ -126,6 +126,7 @@ def mtimes(folder: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
 
 
+@pytest.mark.slow
 def test_a_workbook_dropped_in_is_settled_within_seconds(watcher):
     w = watcher()
     started = time.monotonic()
@@ -290,6 +291,7 @@ def test_a_signal_stops_the_watcher_cleanly_with_exit_status_0(watcher, sig):
     assert w.stderr.read() == ""
 
 
+@pytest.mark.slow
 def test_a_second_watcher_on_the_same_output_refuses_to_start(watcher, tmp_path):
     w = watcher()
     second = subprocess.run(
