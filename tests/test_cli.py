@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from kim_excel.cli import main
@@ -100,6 +101,7 @@ def test_failed_run_keeps_the_earlier_results(tmp_path):
     assert after == before
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_as_a_fresh_process(tmp_path):
     write(example_2024(), tmp_path / "input" / "a.xlsx")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

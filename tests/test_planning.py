@@ -54,6 +54,7 @@ def read_plan(path: Path, data_only: bool = True):
     return openpyxl.load_workbook(path, data_only=data_only)
 
 
+@pytest.mark.slow
 def test_the_council_papers_table_is_reproduced_exactly(tmp_path):
     plan_input(tmp_path)
     result = run_kim("planen", cwd=tmp_path)

@@ -170,6 +170,7 @@ def test_a_workbook_copied_in_slowly_is_read_only_when_complete(watcher, tmp_pat
     assert not (w.output / "Fehlerberichte").exists()
 
 
+@pytest.mark.slow
 def test_an_invalid_workbook_gets_an_error_report_with_red_cells_at_the_problems(
         watcher, tmp_path):
     w = watcher()
@@ -193,6 +194,7 @@ def test_an_invalid_workbook_gets_an_error_report_with_red_cells_at_the_problems
     assert not report.exists()
 
 
+@pytest.mark.slow
 def test_a_corrupt_file_is_reported_and_the_watcher_keeps_running(watcher, tmp_path):
     w = watcher()
     w.drop("kaputt.xlsx", os.urandom(4000))
