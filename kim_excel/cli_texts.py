@@ -5,7 +5,7 @@ are translated here and swapped in when the command line starts. Two texts click
 mark are replaced too: the names of its value types (``INTEGER``, ``TEXT`` … in the help)
 and the description of a number range (``x>=1``). This relies on click 8's module layout
 (``_``/``ngettext`` per module, ``_NumberRangeBase._describe_range``): pyproject pins
-``click<9``, and ``tests/test_cli.py`` finds any English word that comes back.
+``click<9``, and ``tests/test_cli_texts.py`` finds any English word that comes back.
 """
 
 from __future__ import annotations
