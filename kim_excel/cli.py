@@ -106,6 +106,8 @@ class ProgressLine:
         if done == total and not self.shown:
             return
         self.last, self.shown = now, True
+        from kim_excel.report import thousands
+
         text = f"Abrechnungen: {thousands(done)} von {thousands(total)} geschrieben …"
         click.echo(f"\r{text}" if self.tty else text, err=True, nl=not self.tty)
 
@@ -115,15 +117,11 @@ class ProgressLine:
         self.shown = False
 
 
-def thousands(number: int) -> str:
-    return f"{number:,}".replace(",", ".")
-
-
-def fail(exc: KimError, after: tuple[str, ...] = ()) -> None:
+def fail(exc: KimError, after: tuple[str, ...] = (), report_written: bool = False) -> None:
     from kim_excel.report import problem_lines
 
     if isinstance(exc, InputError):
-        echo_lines(problem_lines(exc.problems), err=True)
+        echo_lines(problem_lines(exc.problems, report_written), err=True)
     else:
         click.echo(f"Fehler: {exc}", err=True)
     echo_lines(after, err=True)
@@ -147,14 +145,14 @@ def main(ctx: click.Context) -> None:
 @EINGANG
 @AUSGABE
 @click.option("--pdf", is_flag=True, help="Zusätzlich je Abrechnung eine PDF-Datei (LibreOffice).")
-@click.option("--prozesse", type=click.IntRange(min=1), default=None,
+@click.option("--prozesse", type=click.IntRange(min=1), default=None, metavar="ANZAHL",
               help="Anzahl Prozesse, die die Abrechnungen schreiben (Standard: alle "
                    "Prozessorkerne, sobald es viele Abrechnungen sind).")
 def abrechnen(eingang: Path = Path("input"), ausgabe: Path = Path("output"),
               pdf: bool = False, prozesse: int | None = None) -> None:
     """Abrechnung erstellen: je Partnerkommune eine Arbeitsmappe, Übersicht, Buchungsliste."""
     from kim_excel.pipeline import run_settlement
-    from kim_excel.report import notice_lines, summary_lines
+    from kim_excel.report import count, notice_lines, summary_lines
 
     progress = ProgressLine()
     try:
@@ -165,7 +163,8 @@ def abrechnen(eingang: Path = Path("input"), ausgabe: Path = Path("output"),
         fail(exc)
     progress.finish()
     echo_outcome(summary_lines(result.settlement), notice_lines(result.notices),
-                 f"{len(result.files)} Dateien geschrieben nach {result.folder}/")
+                 f"{count(len(result.files), 'Datei', 'Dateien')} geschrieben nach "
+                 f"{result.folder}/")
 
 
 @main.command()
@@ -178,15 +177,15 @@ def abrechnen(eingang: Path = Path("input"), ausgabe: Path = Path("output"),
 def pruefen(eingang: Path, ausgabe: Path = Path("output"), fehlerbericht: bool = False) -> None:
     """Eingabe nur prüfen: listet jedes Problem, schreibt nichts (außer --fehlerbericht)."""
     from kim_excel.pipeline import load_settlement
-    from kim_excel.report import notice_lines
+    from kim_excel.report import count, notice_lines
 
     try:
         settlement, notices = load_settlement(eingang, today=date.today())
     except KimError as exc:
-        reports = ()
+        reports, written = (), False
         if fehlerbericht and isinstance(exc, InputError):
-            reports = write_reports(eingang, exc, ausgabe)
-        fail(exc, after=reports)
+            reports, written = write_reports(eingang, exc, ausgabe)
+        fail(exc, after=reports, report_written=written)
     echo_lines(notice_lines(notices))
     if fehlerbericht:
         from kim_excel.error_report import REPORT_FOLDER, clear_error_reports
@@ -195,25 +194,30 @@ def pruefen(eingang: Path, ausgabe: Path = Path("output"), fehlerbericht: bool =
             click.echo(f"Alter Fehlerbericht entfernt: {report}")
     partners = sum(len(r.partner_shares) for r in settlement.regions)
     click.echo(f"Keine Fehler gefunden: Abrechnungsjahr {settlement.year}, "
-               f"{len(settlement.regions)} Region(en), {partners} Partnerkommune(n).")
+               f"{count(len(settlement.regions), 'Region', 'Regionen')}, "
+               f"{count(partners, 'Partnerkommune', 'Partnerkommunen')}.")
 
 
-def write_reports(eingang: Path, exc: InputError, ausgabe: Path) -> tuple[str, ...]:
-    """The error reports for ``pruefen --fehlerbericht``; returns the lines that say where."""
+def write_reports(eingang: Path, exc: InputError,
+                  ausgabe: Path) -> tuple[tuple[str, ...], bool]:
+    """The error reports for ``pruefen --fehlerbericht``: the lines that say where, and
+    whether any report was written."""
     from kim_excel.error_report import REPORT_FOLDER, error_reports_for
 
     try:
         reports = error_reports_for(eingang, exc.problems, ausgabe / REPORT_FOLDER)
     except KimError as report_error:
-        return (f"Fehler: {report_error}",)
-    return tuple(f"Fehlerbericht mit rot markierten Zellen: {report}" for report in reports)
+        return (f"Fehler: {report_error}",), False
+    return (tuple(f"Fehlerbericht mit rot markierten Zellen: {report}" for report in reports),
+            bool(reports))
 
 
 @main.command()
 @click.option("--eingang", type=click.Path(path_type=Path), default=Path("input"),
               show_default=True, help="Eingangsordner, in den die Arbeitsmappen gelegt werden.")
 @AUSGABE
-@click.option("--intervall", type=click.FloatRange(min=0.05), default=2.0, show_default=True,
+@click.option("--intervall", type=click.FloatRange(min=0.05), default=2, show_default=True,
+              metavar="SEKUNDEN",
               help="Sekunden zwischen zwei Blicken in den Eingangsordner.")
 def beobachten(eingang: Path, ausgabe: Path, intervall: float) -> None:
     """Eingangsordner beobachten: jede neue oder geänderte Arbeitsmappe abrechnen.
@@ -246,7 +250,8 @@ def vorlage(pfad: Path) -> None:
 
 
 @main.command()
-@click.option("--jahr", type=int, required=True, help="Abrechnungsjahr, das versandt wird.")
+@click.option("--jahr", type=int, required=True, metavar="JAHR",
+              help="Abrechnungsjahr, das versandt wird.")
 @EINGANG
 @AUSGABE
 @click.option("--senden", is_flag=True,
@@ -261,10 +266,11 @@ def versenden(jahr: int, eingang: Path, ausgabe: Path, senden: bool, ja: bool,
 
     SMTP-Einstellungen: Umgebungsvariablen KIM_SMTP_HOST, KIM_SMTP_PORT, KIM_SMTP_USER,
     KIM_SMTP_PASSWORD, KIM_SMTP_STARTTLS, KIM_SMTP_FROM, KIM_SMTP_CAFILE oder die Datei
-    kim-excel-smtp.ini (siehe README).
+    kim-excel-smtp.ini (siehe docs/Versand.md).
     """
     from kim_excel import mailing
     from kim_excel.output import output_lock
+    from kim_excel.report import count
 
     if (test_address or erneut) and not senden:
         raise click.UsageError("--an und --erneut gelten nur zusammen mit --senden.")
@@ -281,7 +287,7 @@ def versenden(jahr: int, eingang: Path, ausgabe: Path, senden: bool, ja: bool,
                 echo_lines(f"  {path.name}  an {item.recipient or '(keine Adresse)'}"
                            for path, item in zip(report.files, batch.items, strict=True))
                 echo_lines((f"Warnung: {w}" for w in report.warnings), err=True)
-                click.echo(f"{len(report.files)} Entwürfe geschrieben nach "
+                click.echo(f"{count(len(report.files), 'Entwurf', 'Entwürfe')} geschrieben nach "
                            f"{report.files[0].parent if report.files else batch.folder}/ – "
                            f"bitte prüfen. Senden mit: kim-excel versenden --jahr {jahr} "
                            f"--senden")
@@ -295,6 +301,7 @@ def versenden(jahr: int, eingang: Path, ausgabe: Path, senden: bool, ja: bool,
 def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool:
     """Show the plan, ask, send; True when everything due has gone out."""
     from kim_excel import mailing
+    from kim_excel.report import count
 
     plan = mailing.plan_sending(batch, test_address, again)
     mode = f" – PROBEVERSAND an {test_address}" if test_address else ""
@@ -311,8 +318,8 @@ def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool
         return True
     if to_send and not yes:
         try:
-            answer = click.prompt(f"{len(to_send)} E-Mail(s) jetzt senden? [j/N]", default="n",
-                                  show_default=False)
+            answer = click.prompt(f"{count(len(to_send), 'E-Mail', 'E-Mails')} jetzt senden? "
+                                  f"[j/N]", default="n", show_default=False)
         except click.Abort:
             click.echo("\nKeine Bestätigung möglich (keine Eingabe) – nichts gesendet. Ohne "
                        "Rückfrage senden: --ja", err=True)
@@ -324,7 +331,7 @@ def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool
                                     on_outcome=lambda o: click.echo(o.line(), err=not o.ok))
     failed = [o for o in outcomes if not o.ok]
     sent = len(outcomes) - len(failed)
-    click.echo(f"{sent} von {len(due)} E-Mail(s) gesendet"
+    click.echo(f"{sent} von {count(len(due), 'E-Mail', 'E-Mails')} gesendet"
                + (f", {len(failed)} nicht: " + ", ".join(o.planned.item.partner.name
                                                         for o in failed) if failed else "")
                + f". Protokoll: {batch.log_path}")
@@ -338,7 +345,7 @@ def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool
               help="Kündigungsfrist in Monaten. Ohne Angabe: die Einstellung "
                    "„Kündigungsfrist (Monate)“ der Arbeitsmappe, sonst 18.")
 @EINGANG
-@click.option("--kommune", default=None,
+@click.option("--kommune", default=None, metavar="NAME",
               help="Die kündigende Kommune: zeigt die neuen Schlüssel ihrer Region.")
 @click.pass_context
 def kuendigung(ctx: click.Context, eingang_am: date | None, frist: int | None, eingang: Path,
@@ -375,3 +382,7 @@ def planen(eingang: Path, ausgabe: Path) -> None:
 
 for _command in main.commands.values():
     _command.options_metavar = "[OPTIONEN]"
+    # The command list shows the whole first line of the help, never a cut sentence
+    # (click cuts at 45 characters or at the first ". ", as in „§ 4 Abs. 2“).
+    _command.short_help = _command.short_help or " ".join(
+        (_command.help or "").strip().split("\n\n")[0].split())

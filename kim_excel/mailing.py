@@ -182,8 +182,8 @@ def config_from_values(values: Mapping[str, str], source: str) -> SmtpConfig:
 def require_server(config: SmtpConfig) -> None:
     if not config.host:
         raise MailError(f"Kein Mailserver eingestellt: bitte KIM_SMTP_HOST setzen oder die "
-                        f"Datei {CONFIG_NAME} anlegen (siehe README, Abschnitt „E-Mail-"
-                        f"Versand“).")
+                        f"Datei {CONFIG_NAME} anlegen (siehe docs/Versand.md, "
+                        f"Abschnitt „Mailserver einstellen“).")
     if config.user and not config.password:
         raise MailError("KIM_SMTP_USER ist gesetzt, aber kein Passwort: bitte KIM_SMTP_PASSWORD "
                         "setzen oder password in der Einstellungsdatei eintragen.")

@@ -129,4 +129,7 @@ def convert_letters(paths: list[Path], folder: Path) -> list[Notice]:
         detail = output.strip().splitlines()[-1] if output.strip() else f"Exit-Status {code}"
         return [Notice(f"LibreOffice hat für {names} keine PDF-Datei erstellt ({detail}); die "
                        f"Arbeitsmappen sind vollständig geschrieben.")]
-    return [Notice(f"{len(paths)} PDF-Datei(en) der Abrechnungen erstellt.", Severity.INFO)]
+    from kim_excel.report import count
+
+    return [Notice(f"{count(len(paths), 'PDF-Datei', 'PDF-Dateien')} der Abrechnungen erstellt.",
+                   Severity.INFO)]

@@ -26,6 +26,7 @@ from pathlib import Path
 from kim_excel.booking import read_booking
 from kim_excel.model import EMPLOYER, Notice, RegionResult, Settlement, Severity, Share
 from kim_excel.money import ZERO, format_decimal, format_eur
+from kim_excel.report import count
 
 PLAN_BANNER = ("PLANZAHLEN – keine Abrechnung. Die verbindlichen Beträge ergeben sich erst aus "
                "der Jahresabrechnung nach § 2 der Kooperationsvereinbarung.")
@@ -474,8 +475,9 @@ class PlanWriter:
             r_subsidy: ("Kostenerstattungen", subsidy_note),
             r_other: ("sonstige Erträge", ""),
             r_income: ("Summe der Erträge", ""),
-            r_personnel: ("Personalaufwendungen", f"{len(region.positions)} Stelle(n), "
-                                                  f"{format_decimal(region.vzae)} VZÄ"),
+            r_personnel: ("Personalaufwendungen",
+                          f"{count(len(region.positions), 'Stelle', 'Stellen')}, "
+                          f"{format_decimal(region.vzae)} VZÄ"),
             r_material: ("Aufwendungen für Sach- und Dienstleistungen",
                          "Ausstattung, Stellenbesetzung, Verwaltung"),
             r_depr: ("Abschreibungen (netto, d. h. nach Auflösung SoPo)", ""),

@@ -255,7 +255,7 @@ XML_BOMB_MESSAGE = (
 
 def describe_ole(path: Path) -> str:
     """An OLE compound file: a password-protected .xlsx, or a legacy .xls under a new name."""
-    import olefile  # installed with msoffcrypto-tool
+    import olefile  # reads the OLE container; tests build encrypted files with msoffcrypto-tool
 
     try:
         with olefile.OleFileIO(str(path)) as ole:

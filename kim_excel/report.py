@@ -8,6 +8,17 @@ from kim_excel.model import KeyBasis, Notice, Problem, Settlement
 from kim_excel.money import format_eur
 
 
+def thousands(number: int) -> str:
+    """``10000`` → ``10.000``."""
+    return f"{number:,}".replace(",", ".")
+
+
+def count(number: int, one: str, many: str) -> str:
+    """A number with its noun in singular or plural: ``1 Entwurf``, ``2 Entwürfe``,
+    ``0 Entwürfe``, ``1.000 Dateien`` – never „Entwürfe(e)“-style brackets."""
+    return f"{thousands(number)} {one if number == 1 else many}"
+
+
 def summary_lines(settlement: Settlement) -> list[str]:
     lines = [f"Abrechnung {settlement.year} (Förderbetrag je VZÄ "
              f"{format_eur(settlement.subsidy_rate)}"
@@ -37,10 +48,20 @@ def notice_lines(notices: Iterable[Notice]) -> list[str]:
     return [str(n) for n in notices]
 
 
-def problem_lines(problems: Iterable[Problem]) -> list[str]:
+def problem_lines(problems: Iterable[Problem], report_written: bool = False) -> list[str]:
+    """The error list, closed by what was written and what to correct: cells only where
+    every problem names one (a damaged or encrypted file has none)."""
     problems = list(problems)
     head = "Die Eingabe enthält einen Fehler:" if len(problems) == 1 else \
         f"Die Eingabe enthält {len(problems)} Fehler:"
+    written = ("Außer dem Fehlerbericht wurde nichts geschrieben." if report_written
+               else "Es wurde nichts geschrieben.")
+    at_cells = [bool(p.where and p.where.cell) for p in problems]
+    if all(at_cells):
+        what = "die genannten Zellen"
+    elif any(at_cells):
+        what = "die genannten Zellen und Dateien"
+    else:
+        what = "die genannten Dateien" if len(problems) > 1 else "die genannte Datei"
     return [head, *(f"  – {p}" for p in problems),
-            "Es wurde nichts geschrieben. Bitte die genannten Zellen korrigieren und erneut "
-            "starten."]
+            f"{written} Bitte {what} korrigieren und erneut starten."]

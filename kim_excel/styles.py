@@ -149,6 +149,8 @@ def classic_worksheet():
     from xlsxwriter.worksheet import Worksheet
 
     class ClassicFormulaWorksheet(Worksheet):
+        # A private method of xlsxwriter 3 (pyproject pins xlsxwriter<4); the golden
+        # snapshots and the LibreOffice recalculation catch a change of its contract.
         def _prepare_formula(self, formula, expand_future_functions=False):
             if set(_FUNCTION.findall(formula)) <= CLASSIC_FUNCTIONS and \
                     not formula.startswith("{"):

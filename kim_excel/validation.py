@@ -212,7 +212,9 @@ def check_structure(table: Table, sheet: str, out: Collector) -> bool:
     if missing:
         found = ", ".join(f"„{t}“" for t in table.header_texts.values()) or "keine"
         out.error(table.header_ref(),
-                  f"Spalte(n) {', '.join(f'„{h}“' for h in missing)} fehlen in Zeile 1 "
+                  f"{'Spalten' if len(missing) > 1 else 'Spalte'} "
+                  f"{', '.join(f'„{h}“' for h in missing)} "
+                  f"{'fehlen' if len(missing) > 1 else 'fehlt'} in Zeile 1 "
                   f"(gefunden: {found}). Die Überschriften der Vorlage bitte unverändert "
                   f"lassen; die Reihenfolge der Spalten ist frei.")
         ok = False

@@ -56,6 +56,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from kim_excel.errors import InputError, KimError, UnreadableInput
+from kim_excel.report import count
 
 STATE_NAME = ".kim-excel-beobachten.json"
 LOCK_NAME = ".kim-excel-beobachten.lock"
@@ -356,15 +357,17 @@ class Watcher:
             result = run_settlement(snapshot, self.ausgabe, today=self.today())
         except InputError as exc:
             written = write_error_reports(workbooks, exc.problems, reports)
-            count = "1 Fehler" if len(exc.problems) == 1 else f"{len(exc.problems)} Fehler"
             where = ", ".join(str(p) for p in written) or "keiner (kein Fehler nennt eine Datei)"
-            return f"ungültig: {count} – Fehlerbericht: {where}", "ungültig"
+            return (f"ungültig: {count(len(exc.problems), 'Fehler', 'Fehler')} – Fehlerbericht: "
+                    f"{where}", "ungültig")
         except UnreadableInput as exc:
             return f"nicht lesbar: {exc}", "nicht lesbar"
         text = (f"abgerechnet: Abrechnungsjahr {result.settlement.year}, "
                 f"{len(result.files)} Dateien in {result.folder}")
         if result.notices:
-            text += f"; {len(result.notices)} Hinweis(e), „kim-excel pruefen“ zeigt sie"
+            several = len(result.notices) > 1
+            text += (f"; {count(len(result.notices), 'Hinweis', 'Hinweise')}, „kim-excel "
+                     f"pruefen“ zeigt {'sie' if several else 'ihn'}")
         if remove_stale_reports(workbooks, reports):
             text += "; alter Fehlerbericht entfernt"
         return text, f"abgerechnet {result.settlement.year}"

@@ -40,7 +40,7 @@ from kim_excel.styles import ROW_HEIGHT, Styles, add_sheet, new_workbook
 LETTER = "Abrechnung"
 TRAIL = "Berechnung"
 SUBJECT = "Kommunales Case-Management – Abrechnung des Eigenanteils {year}"
-LETTER_FOOTER = "&L&8&F&R&8Seite &P"
+LETTER_FOOTER = "&L&8&F"  # a one-page letter needs no number; the trail counts on from it
 FOOTER = "&L&8&F – &A&R&8Seite &P von &N"
 
 # The letter: label | explanation (B:C merged) | amount

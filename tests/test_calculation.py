@@ -267,6 +267,7 @@ def regions(draw):
     return parties, positions, material
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(regions(), st.booleans(), st.sampled_from(["0", "0.07", "0.19"]))
 def test_shares_always_add_up_to_the_eigenanteil(region, lapsed, vat):
@@ -278,6 +279,7 @@ def test_shares_always_add_up_to_the_eigenanteil(region, lapsed, vat):
     assert r.eigenanteil == r.costs - r.subsidy
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.integers(2, 12), cents)
 def test_equal_keys_give_partner_shares_that_differ_by_at_most_one_cent(n, total):
@@ -296,6 +298,7 @@ def test_equal_keys_give_partner_shares_that_differ_by_at_most_one_cent(n, total
     assert abs(region.employer_share.net - exact) <= D("0.005") * (n - 1)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(regions(), st.randoms(use_true_random=False))
 def test_the_order_of_rows_never_changes_a_result(region, rnd):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from kim_excel.cli import main
@@ -45,7 +46,7 @@ def test_pruefen_reports_success_and_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("pruefen")
     assert result.exit_code == 0
-    assert ("Keine Fehler gefunden: Abrechnungsjahr 2024, 3 Region(en), 8 Partnerkommune(n)."
+    assert ("Keine Fehler gefunden: Abrechnungsjahr 2024, 3 Regionen, 8 Partnerkommunen."
             in result.output)
     assert not (tmp_path / "output").exists()
 
@@ -100,6 +101,7 @@ def test_failed_run_keeps_the_earlier_results(tmp_path):
     assert after == before
 
 
+@pytest.mark.slow
 def test_python_dash_m_runs_as_a_fresh_process(tmp_path):
     write(example_2024(), tmp_path / "input" / "a.xlsx")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -24,6 +24,8 @@ from kim_excel.cli import main
 from tests.builders import clone, example_2024, write
 from tests.oddfiles import edited_with_openpyxl, rezip
 
+pytestmark = pytest.mark.slow  # 150 corrupted workbooks through the real command
+
 ODD_VALUES = (
     "", " ", "abc", "-1", "0", "1,5", "1.234,56 €", "12,345", "31.02.2024", "31.12.2023",
     "=1+1", "=SUMME(A1:A3)", "#DIV/0!", "Ja", "Nein", "x" * 300, "日本語", "Lüdinghausen",

@@ -285,7 +285,7 @@ def test_each_partner_receives_its_own_settlement(settled, smtp_server):
     result = versenden(settled, "--senden", "--ja", env=smtp_env(mailbox))
 
     assert result.exit_code == 0, result.output
-    assert "8 von 8 E-Mail(s) gesendet" in result.output
+    assert "8 von 8 E-Mails gesendet" in result.output
     assert mailbox.recipients() == sorted(partner_address(p) for p in PARTNERS)
     for sender, rcpts, msg in mailbox.messages:
         stem = rcpts[0].split("@")[1].removesuffix(".example").capitalize()
@@ -317,7 +317,7 @@ def test_a_rejected_recipient_does_not_stop_the_others_and_a_rerun_sends_only_it
     assert first.exit_code == 1
     assert ("Gemeinde Havixbeck: NICHT gesendet – Empfänger kaemmerei@havixbeck.example vom "
             "Mailserver abgelehnt (550 5.1.1 Postfach unbekannt).") in first.stderr
-    assert "7 von 8 E-Mail(s) gesendet, 1 nicht: Havixbeck" in first.output
+    assert "7 von 8 E-Mails gesendet, 1 nicht: Havixbeck" in first.output
     assert len(mailbox.messages) == 7
     assert "Traceback" not in first.output
 
@@ -421,6 +421,7 @@ def test_sending_asks_first_and_sends_nothing_without_an_answer(settled, smtp_se
     assert len(mailbox.messages) == 8
 
 
+@pytest.mark.slow
 def test_without_a_terminal_the_real_command_refuses_cleanly(settled, smtp_server):
     """A fresh process with stdin closed (a scheduled task) and no --ja."""
     mailbox = smtp_server()

@@ -86,6 +86,7 @@ def assert_complete(folder: Path, names: set[str], csv_versions: tuple[bytes, ..
 # --------------------------------------------------------------- failed runs
 
 
+@pytest.mark.slow
 def test_a_run_that_fails_while_writing_leaves_the_earlier_results(tmp_path, monkeypatch):
     """A full disk while writing the Buchungsliste, after every partner workbook is done:
     exit 1 with a German reason, the earlier results byte for byte, no staging folder."""
@@ -134,6 +135,7 @@ def test_a_run_that_crashes_while_writing_leaves_no_partial_files(tmp_path, monk
 # ------------------------------------------------------------------- killed runs
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_writing_leaves_old_or_new_results_and_the_next_run_recovers(
         tmp_path):
     """SIGKILL at several moments while 240 partner workbooks are written: ``output/2024/``
@@ -198,6 +200,7 @@ def wait_for_staging(ausgabe: Path, process: subprocess.Popen) -> float:
 # --------------------------------------------------------------- two runs at once
 
 
+@pytest.mark.slow
 def test_a_second_run_while_one_is_writing_is_refused_with_a_clear_message(tmp_path):
     from filelock import FileLock
 
@@ -212,6 +215,7 @@ def test_a_second_run_while_one_is_writing_is_refused_with_a_clear_message(tmp_p
     assert sorted(p.name for p in ausgabe.iterdir()) == [LOCK_NAME]
 
 
+@pytest.mark.slow
 def test_two_runs_started_together_do_not_corrupt_each_other(tmp_path):
     """Both read and validate, then race for the lock: each ends with 0 or the lock
     message, at least one writes, and the result is one complete run."""
@@ -233,6 +237,7 @@ def test_two_runs_started_together_do_not_corrupt_each_other(tmp_path):
 # ------------------------------------------------------------------------ re-runs
 
 
+@pytest.mark.slow
 def test_re_running_the_same_input_gives_the_same_buchungsliste_bytes(tmp_path):
     eingang = write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
     first, second = tmp_path / "first", tmp_path / "second"
@@ -245,6 +250,7 @@ def test_re_running_the_same_input_gives_the_same_buchungsliste_bytes(tmp_path):
 PLACEHOLDER = "Plain first version" in (kim_excel.workbooks.__doc__ or "")
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(PLACEHOLDER, strict=True, reason="the placeholder workbooks.py writes the "
                    "time of the run into docProps/core.xml; the letter workbooks of issue 3 "
                    "fix the creation date to the settlement date")
@@ -259,6 +265,7 @@ def test_re_running_the_same_input_gives_byte_identical_workbooks(tmp_path):
     assert differ == []
 
 
+@pytest.mark.slow
 def test_the_input_workbooks_are_never_modified(tmp_path):
     """A good run, a re-run, a failed run and a check: the inputs keep their bytes and
     their modification time."""

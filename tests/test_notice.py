@@ -184,6 +184,7 @@ def test_with_the_parties_sheet_the_new_keys_of_the_region_are_shown(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_the_workbooks_notice_period_applies_unless_frist_is_given(tmp_path):
     """The workbook says 6 months: 01.07.2025 → 31.12.2026; --frist 18 → 31.12.2027."""
     write(coesfeld_form(2025, **{"Kündigungsfrist (Monate)": 6}), tmp_path / "in" / "A.xlsx")

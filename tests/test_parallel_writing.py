@@ -45,6 +45,7 @@ def contents(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+@pytest.mark.slow
 def test_two_processes_write_byte_identical_files_to_one_process(
         tmp_path, forty_partners, frozen_xlsxwriter_clock):
     one = run_settlement(forty_partners, tmp_path / "eins", TODAY, workers=1)
@@ -61,6 +62,7 @@ def test_shipped_example_in_a_pool_matches_one_process(tmp_path, frozen_xlsxwrit
     assert contents(one.folder) == contents(three.folder)
 
 
+@pytest.mark.slow
 def test_with_other_threads_running_fresh_worker_processes_write_the_same_files(
         tmp_path, forty_partners):
     """A process with threads (the watcher) must not fork: the pool spawns fresh
@@ -108,6 +110,7 @@ def failing_writer(failure: BaseException, party: str):
     OSError(errno.ENOSPC, "No space left on device"),
     InputError([Problem("„x“ ist kein Betrag", CellRef("a.xlsx", "Sachkosten", "D7"))]),
 ], ids=["KimError", "Platte voll", "InputError"])
+@pytest.mark.slow
 def test_a_failing_worker_raises_the_same_error_and_keeps_the_earlier_results(
         tmp_path, forty_partners, monkeypatch, failure):
     ausgabe = tmp_path / "ausgabe"
@@ -150,6 +153,7 @@ def test_a_worker_that_dies_is_reported_in_german_and_nothing_is_written(
     assert [p.name for p in ausgabe.iterdir()] == [".kim-excel.lock"]
 
 
+@pytest.mark.slow
 def test_progress_counts_every_partner_workbook_up_to_the_total(tmp_path, forty_partners):
     for workers in (1, 2):
         calls: list[tuple[int, int]] = []
@@ -212,6 +216,7 @@ def test_progress_line_stays_quiet_for_a_short_run_and_counts_in_german_for_a_lo
     ]
 
 
+@pytest.mark.slow
 def test_abrechnen_takes_the_number_of_processes(tmp_path, forty_partners):
     from click.testing import CliRunner
 

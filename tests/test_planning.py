@@ -54,6 +54,7 @@ def read_plan(path: Path, data_only: bool = True):
     return openpyxl.load_workbook(path, data_only=data_only)
 
 
+@pytest.mark.slow
 def test_the_council_papers_table_is_reproduced_exactly(tmp_path):
     plan_input(tmp_path)
     result = run_kim("planen", cwd=tmp_path)
@@ -128,6 +129,7 @@ def test_derived_figures_are_formulas_carrying_their_values(tmp_path):
     assert str(right_of(formulas["Billerbeck"], "Anteil (netto)")[0]).startswith("=ROUND(")
 
 
+@pytest.mark.slow
 def test_the_change_against_the_last_settled_year_comes_from_its_buchungsliste(tmp_path):
     """Settled 2022 (real run): personnel 5 × 30,000 + 7,000 = 157,000 − 137,500 = 19,500,
     4,875.00 each. Plan 2023: 8,125.00 each → +3,250.00; Leistungsentgelte 14,625 → 24,375
@@ -212,6 +214,7 @@ def test_vat_shows_in_the_partners_expected_payment_but_not_in_the_fees(tmp_path
     assert below(wb["Coesfeld"], "Sonstige Einzahlungen (Leistungsentgelte)") == [24375]
 
 
+@pytest.mark.slow
 def test_the_plan_survives_a_settlement_run_and_is_reproducible(tmp_path):
     plan_input(tmp_path)
     assert run_kim("planen", cwd=tmp_path).returncode == 0
@@ -301,6 +304,7 @@ def tamper(source: Path, target: Path, old: bytes, new: bytes) -> None:
             zout.writestr(item, data)
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_every_formula_to_the_written_value(tmp_path):
     """Also proves the check can fail: a copy whose cached Summe der Erträge says 161,876

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -122,6 +123,7 @@ def amounts(settlement) -> dict[str, tuple]:
     return result
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(settlement_inputs())
 def test_the_shares_add_up_to_the_eigenanteil_to_the_cent(inp):
@@ -132,6 +134,7 @@ def test_the_shares_add_up_to_the_eigenanteil_to_the_cent(inp):
         assert all(s.net == s.net.quantize(CENT) for s in region.shares)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(settlement_inputs())
 def test_no_share_is_negative_unless_the_eigenanteil_is(inp):
@@ -144,6 +147,7 @@ def test_no_share_is_negative_unless_the_eigenanteil_is(inp):
                 assert share.net <= 0, (region.region, region.eigenanteil, share)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(settlement_inputs(), st.randoms(use_true_random=False))
 def test_the_order_of_rows_never_changes_an_amount(inp, rnd):
@@ -208,6 +212,7 @@ def rich_example():
     return form
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1))

@@ -17,6 +17,7 @@ import zlib
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from kim_excel.output import GENERATED, LOCK_NAME
 from tests.builders import BANKS, CONTACTS, example_2024, write
@@ -174,6 +175,7 @@ FORMULA_LIKE = ("=1+1", '=HYPERLINK("http://example.invalid";"Zahlung")', "@SUMM
                 "+49 2541 939-0", "-Pauschale-")
 
 
+@pytest.mark.slow
 def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     """Names, labels and settings starting with = + - @ are written as text in every
     workbook (openpyxl, data_only=False, sees no formula holding them) and verbatim in the

@@ -126,6 +126,7 @@ def mtimes(folder: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
 
 
+@pytest.mark.slow
 def test_a_workbook_dropped_in_is_settled_within_seconds(watcher):
     w = watcher()
     started = time.monotonic()
@@ -143,6 +144,7 @@ def test_a_workbook_dropped_in_is_settled_within_seconds(watcher):
     assert w.proc.poll() is None
 
 
+@pytest.mark.slow
 def test_a_workbook_copied_in_slowly_is_read_only_when_complete(watcher, tmp_path):
     """40 chunks, 0.05 s apart (2 s in all), straight into the watched folder; the watcher
     looks every 0.5 s, i.e. about four times while the copy runs. Had it read a partial
@@ -168,6 +170,7 @@ def test_a_workbook_copied_in_slowly_is_read_only_when_complete(watcher, tmp_pat
     assert not (w.output / "Fehlerberichte").exists()
 
 
+@pytest.mark.slow
 def test_an_invalid_workbook_gets_an_error_report_with_red_cells_at_the_problems(
         watcher, tmp_path):
     w = watcher()
@@ -191,6 +194,7 @@ def test_an_invalid_workbook_gets_an_error_report_with_red_cells_at_the_problems
     assert not report.exists()
 
 
+@pytest.mark.slow
 def test_a_corrupt_file_is_reported_and_the_watcher_keeps_running(watcher, tmp_path):
     w = watcher()
     w.drop("kaputt.xlsx", os.urandom(4000))
@@ -206,6 +210,7 @@ def test_a_corrupt_file_is_reported_and_the_watcher_keeps_running(watcher, tmp_p
     assert len(w.lines_about("kaputt.xlsx")) == 1
 
 
+@pytest.mark.slow
 def test_the_same_file_dropped_again_is_not_processed_twice(watcher, tmp_path):
     w = watcher()
     data = example_bytes(tmp_path)
@@ -239,6 +244,7 @@ def per_employer_2024():
     return nord, rest
 
 
+@pytest.mark.slow
 def test_workbooks_of_one_year_are_settled_together_and_other_years_apart(watcher):
     """SPEC § 4: one workbook per employer. Nord alone settles Region Nord (3 partners); with
     the Mitte/Süd workbook beside it, both are settled in one run (8 partners). A 2023
@@ -287,6 +293,7 @@ def test_a_signal_stops_the_watcher_cleanly_with_exit_status_0(watcher, sig):
     assert w.stderr.read() == ""
 
 
+@pytest.mark.slow
 def test_a_second_watcher_on_the_same_output_refuses_to_start(watcher, tmp_path):
     w = watcher()
     second = subprocess.run(

@@ -171,6 +171,7 @@ def test_an_end_that_is_not_31_december_is_refused(tmp_path):
         "Monate nach einem Ende im Laufe des Jahres (§ 4 Abs. 3) bitte gesondert abrechnen."]
 
 
+@pytest.mark.slow
 def test_the_wind_down_run_bills_every_former_partner_a_quarter(tmp_path):
     """The whole run: Buchungsliste rows with Anteil 0,25 and 1.250,00 for each party."""
     write(wind_down_form(), tmp_path / "input" / "Abrechnung.xlsx")

@@ -240,6 +240,7 @@ def test_at_19_percent_the_letter_adds_vat_and_shows_the_gross(outputs):
     assert nord.amount("Zu zahlender Betrag") == D("453.59")
 
 
+@pytest.mark.slow
 def test_vat_with_the_default_no_vat_note_is_warned_about(tmp_path):
     """19 % VAT while the note still says no VAT is charged: the letter would contradict
     itself, so the run warns (and names the setting's cell)."""
@@ -396,7 +397,9 @@ def test_properties_protection_and_print_setup(outputs):
     for ws in wb.worksheets:
         assert ws.protection.sheet is True and not ws.protection.password
         assert ws.page_setup.paperSize == 9
-        assert "&F" in ws.oddFooter.left.text and "&P" in ws.oddFooter.right.text
+        assert "&F" in ws.oddFooter.left.text  # the one-page letter has no page number
+        assert ws.oddFooter.right.text == (None if ws.title == "Abrechnung"
+                                           else "Seite &P von &N")
         assert ws.sheet_view.showGridLines is False
     page = wb["Abrechnung"]
     assert page.page_setup.orientation == "portrait"
@@ -445,6 +448,7 @@ def column_width(ws, letter: str) -> float:
     return ws.sheet_format.defaultColWidth or 8.43
 
 
+@pytest.mark.slow
 def test_rerunning_the_same_input_gives_byte_identical_workbooks(tmp_path):
     first = run(example_2024(), tmp_path / "a")
     second = run(example_2024(), tmp_path / "b")
@@ -461,6 +465,7 @@ INJECTED = {
 }
 
 
+@pytest.mark.slow
 def test_text_that_looks_like_a_formula_stays_text_in_every_output(tmp_path):
     """Names, addresses, labels and notes from the input are written with write_string."""
     form = example_2024()
@@ -528,6 +533,7 @@ def test_overview_has_all_parties_region_totals_a_check_and_a_chart(outputs):
     assert "<c:multiLvlStrRef>" in chart  # regions, each with Förderung and Eigenanteil
 
 
+@pytest.mark.slow
 def test_the_example_writes_fast(tmp_path):
     """8 letters and the overview from a settled example: well under 0.3 s in the process
     (measured about 0.07 s); the bound here is generous for a loaded CI machine."""
@@ -546,6 +552,7 @@ def test_the_example_writes_fast(tmp_path):
 # ------------------------------------------------------------------ LibreOffice
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tmp_path):
     """Every formula of every workbook of every scenario, recalculated by LibreOffice, gives
@@ -578,6 +585,7 @@ def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tm
         ("Abrechnung", f"D{share_row}", 6876, 6875)]
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_pdf_of_each_letter_is_one_a4_page_in_german_notation(tmp_path):
     """``abrechnen --pdf``: one PDF per letter next to its workbook, exactly one A4 page,
@@ -607,6 +615,7 @@ def test_pdf_of_each_letter_is_one_a4_page_in_german_notation(tmp_path):
 # ------------------------------------------------------------------ without LibreOffice
 
 
+@pytest.mark.slow
 def test_pdf_without_libreoffice_gives_a_german_notice_and_still_writes(tmp_path):
     """``kim-excel abrechnen --pdf`` with no soffice on PATH: exit 0, the workbooks, a notice."""
     write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
@@ -653,6 +662,7 @@ def test_a_failing_libreoffice_is_reported_in_german(tmp_path, monkeypatch):
     assert "Arbeitsmappen sind vollständig geschrieben" in notices[0].message
 
 
+@pytest.mark.slow
 def test_overview_chart_of_a_large_run_stays_within_excels_series_limit(tmp_path):
     """50 parties in one region: more than a legend can name, so the chart shows the
     region's Eigenanteil as one series (Excel allows 255); 11 parties stack by party."""
