@@ -5,7 +5,8 @@ date; per region the costs, subsidy, Eigenanteil and totals; a check column that
 shares add up to the Eigenanteil), ``Diagramm`` (per region the subsidy against the
 Eigenanteil, the Eigenanteil stacked by party) and ``Berechnung`` (the trail of every region,
 the same as in the partners' workbooks). Figures are formulas into ``Berechnung`` with the
-values of the Settlement cached, as in ``workbooks.py``.
+values of the Settlement cached, as in ``workbooks.py``. The trail and the sheet toolkit
+come from ``xlsx/``.
 """
 
 from __future__ import annotations
@@ -14,19 +15,14 @@ from pathlib import Path
 
 from kim_excel.model import RegionResult, Settlement
 from kim_excel.styles import Styles, add_sheet, new_workbook
-from kim_excel.workbooks import (
-    FOOTER,
-    SUBJECT,
+from kim_excel.xlsx.letter import SUBJECT
+from kim_excel.xlsx.sheet import Sheet, a1, as_datetime, lines_needed, setup_page, span
+from kim_excel.xlsx.trail import (
     TRAIL,
     RegionCells,
-    Sheet,
-    a1,
-    as_datetime,
     dates_text,
     key_unit,
-    lines_needed,
     setup_trail,
-    span,
     write_basis,
     write_region_trail,
 )
@@ -90,15 +86,8 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
     cols = columns(any(c.vat_rate is not None for c in cells))
     at = {key: index for index, (key, _, _) in enumerate(cols)}
     last_col = len(cols) - 1
-    for index, (_, _, width) in enumerate(cols):
-        ws.set_column(index, index, width)
-    ws.hide_gridlines(2)
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
-    ws.set_footer(FOOTER)
-    ws.protect()
+    setup_page(ws, landscape=True, margins=(0.5, 0.5, 0.6, 0.7),
+               widths=tuple(width for _, _, width in cols))
 
     sheet.text(0, 0, f"Übersicht der Abrechnung des Eigenanteils {settlement.year} – "
                      f"Kommunales Case-Management", "title")
@@ -213,12 +202,7 @@ MAX_PARTY_SERIES = 40
 def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[RegionCells]) -> None:
     """Per region two columns: the subsidy, and the Eigenanteil stacked by party."""
     ws = sheet.ws
-    ws.hide_gridlines(2)
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 1)
-    ws.set_footer(FOOTER)
-    ws.protect()
+    setup_page(ws, landscape=True, fit=(1, 1))
     # One stacked series per party, while a legend can still name them all; a state- or
     # country-wide run (Excel allows 255 series) shows each region's Eigenanteil as one.
     parties = [(region, share) for region in settlement.regions for share in region.shares]

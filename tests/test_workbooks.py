@@ -33,9 +33,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from kim_excel.german import german_number, iban_groups
 from kim_excel.model import Severity
 from kim_excel.pipeline import load_settlement, partner_file_names, run_settlement, write_outputs
-from kim_excel.workbooks import german_number, iban_groups
 from tests.builders import example_2024, write
 from tests.libreoffice import formula_mismatches, recalculate, tamper_cached_value
 
