@@ -42,7 +42,7 @@ def span(first_row: int, last_row: int, col: int, sheet: str | None = None) -> s
     return f"{a1(first_row, col, sheet)}:{a1(last_row, col)}"
 
 
-def cell_value(amount: Decimal) -> float:
+def cell_value(amount: Decimal | int) -> float:
     """The float written as a cell's value; ``+ 0.0`` turns ``-0.0`` into ``0.0``."""
     return float(amount) + 0.0
 
@@ -115,7 +115,7 @@ class Sheet:
         self.ws.write_blank(row, col, None, self.styles[style])
 
     def number(self, row: int, col: int, value: Decimal | int, style: str) -> None:
-        self.ws.write_number(row, col, cell_value(Decimal(value)), self.styles[style])
+        self.ws.write_number(row, col, cell_value(value), self.styles[style])
 
     def formula(self, row: int, col: int, formula: str, value: Decimal, style: str) -> None:
         self.ws.write_formula(row, col, formula, self.styles[style], cell_value(value))

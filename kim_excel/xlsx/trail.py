@@ -356,7 +356,8 @@ def write_split(sheet: Sheet, settlement: Settlement, region: RegionResult, cell
     exited_first = total_row + 1
     key_total = a1(total_row, 4)
     eigenanteil = cells.eigenanteil_here
-    partner_rows = [first + i for i, s in enumerate(region.shares) if not s.is_employer]
+    partners = partner_cells([first + i for i, s in enumerate(region.shares)
+                              if not s.is_employer], 6)
     exited_span = span(exited_first, exited_first + len(region.exited) - 1, 2)
     for offset, share in enumerate(region.shares):
         r = first + offset
@@ -379,7 +380,7 @@ def write_split(sheet: Sheet, settlement: Settlement, region: RegionResult, cell
             sheet.number(r, 4, share.key, style("key", "own_key"))
         sheet.formula(r, 5, f"={a1(r, 4)}/{key_total}", share.fraction,
                       style("percent", "own_percent"))
-        sheet.formula(r, 6, net_formula(share, r, partner_rows, eigenanteil, key_total),
+        sheet.formula(r, 6, net_formula(share, eigenanteil, a1(r, 4), key_total, partners),
                       share.net, style("eur", "own_eur"))
         cells.parties[share.party.name] = PartyCells(
             key=sheet.ref(r, 4), fraction=sheet.ref(r, 5), net=sheet.ref(r, 6))
@@ -402,14 +403,24 @@ def write_split(sheet: Sheet, settlement: Settlement, region: RegionResult, cell
     return row + 1
 
 
-def net_formula(share: Share, row: int, partner_rows: list[int], eigenanteil: str,
-                key_total: str) -> str:
-    """R7: a partner pays ``ROUND(Eigenanteil × key / sum of keys, 2)``; the employer the rest."""
+def net_formula(share: Share, eigenanteil: str, key: str, key_total: str,
+                partners: str | list[str]) -> str:
+    """R7, the one share formula of letter, overview and plan: a partner pays
+    ``ROUND(Eigenanteil × key / sum of keys, 2)`` plus its cent correction; the employer
+    carries the rest, ``Eigenanteil − SUM(partners)``. ``partners`` is a range or a list of
+    the partners' cells."""
     if not share.is_employer:
         correction = f"{share.cent_correction:+.2f}" if share.cent_correction else ""
-        return f"=ROUND({eigenanteil}*{a1(row, 4)}/{key_total},2){correction}"
-    if not partner_rows:
+        return f"=ROUND({eigenanteil}*{key}/{key_total},2){correction}"
+    if not partners:
         return f"={eigenanteil}"
-    if partner_rows == list(range(partner_rows[0], partner_rows[-1] + 1)):
-        return f"={eigenanteil}-SUM({span(partner_rows[0], partner_rows[-1], 6)})"
-    return f"={eigenanteil}-(" + "+".join(a1(r, 6) for r in partner_rows) + ")"
+    if isinstance(partners, str):
+        return f"={eigenanteil}-SUM({partners})"
+    return f"={eigenanteil}-(" + "+".join(partners) + ")"
+
+
+def partner_cells(rows: list[int], col: int) -> str | list[str]:
+    """The partners' share cells for ``net_formula``: one range when the rows are adjacent."""
+    if rows and rows == list(range(rows[0], rows[-1] + 1)):
+        return span(rows[0], rows[-1], col)
+    return [a1(r, col) for r in rows]
