@@ -94,6 +94,7 @@ class Party:
     contact: str = ""
     phone: str = ""
     kassenzeichen: str = ""
+    bank_from_iban: bool = False  # BIC and Kreditinstitut were filled from the IBAN
     where: CellRef | None = field(default=None, compare=False)  # its row in the sheet
 
     @property

@@ -149,6 +149,12 @@ class Letter:
     def detail(self, label: str) -> str:
         return self.sheet.cell(self.row_of(label), 2).value
 
+    def info(self, label: str):
+        """A value of the information block beside the address (label in column B)."""
+        rows = [c.row for c in self.sheet["B"] if c.value == label]
+        assert len(rows) == 1, f"{label!r} appears {len(rows)} times in {self.path.name}"
+        return self.sheet.cell(rows[0], 3).value
+
     def value_after(self, label: str):
         return self.sheet.cell(self.row_of(label), 2).value
 
@@ -180,7 +186,10 @@ def test_billerbeck_letter_shows_the_nord_figures_of_the_example(outputs):
     assert bill.value_after("Fällig am") == datetime(2025, 4, 1)
     assert bill.value_after("IBAN") == "DE26 4015 4530 0000 1234 56"
     assert bill.value_after("Empfänger") == "Stadt Coesfeld"
-    assert bill.value_after("Verwendungszweck") == "KIM-2024-BILL Eigenanteil Case-Management 2024"
+    # One Verwendungszweck (references.py): Kassenzeichen, Rechnungsnummer, topic, year.
+    assert bill.value_after("Verwendungszweck") == \
+        "KIM-2024-BILL Rechnung 2024-Billerbeck Eigenanteil Case-Management 2024"
+    assert bill.info("Rechnungsnummer") == "2024-Billerbeck"
     texts = bill.texts()
     assert "Kommunales Case-Management – Abrechnung des Eigenanteils 2024" in texts
     assert "Stadt Billerbeck" in texts and "48727 Billerbeck" in texts  # the recipient
@@ -199,9 +208,12 @@ def test_nordkirchen_letter_reads_as_a_refund(outputs):
     assert not refund.has("Zu zahlender Betrag")
     assert not refund.has("IBAN")  # no request to pay into the employer's account
     assert refund.value_after("Erstattung bis zum") == datetime(2025, 4, 1)
-    # Süd positions were filled 7,5 to 12 months: the letter says the subsidy is pro rata.
+    # Süd positions were filled 7,5 and 12 months: the letter says so in plain words.
     assert refund.detail("abzüglich Landesförderung") == \
-        "57.000,00 € je VZÄ und Jahr, anteilig nach besetzten Monaten (7,5 bis 12)"
+        "57.000,00 € je VZÄ und Jahr, anteilig: eine Stelle 7,5 von 12 Monaten, zwei Stellen " \
+        "ganzjährig"
+    assert refund.value_after("Verwendungszweck") == \
+        "KIM-2024-NORD Rechnung 2024-Nordkirchen Eigenanteil Case-Management 2024"
 
 
 def test_olfen_and_nottuln_letters(outputs):
@@ -676,3 +688,26 @@ def test_overview_chart_of_a_large_run_stays_within_excels_series_limit(tmp_path
 
     assert series(big) == 2  # Landesförderung and Eigenanteil
     assert series(small) == 1 + 11
+
+
+def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
+    """Party.bank_from_iban (set by the reader when it filled BIC and Kreditinstitut from
+    the IBAN): the letter names both with „aus der IBAN ermittelt“; typed ones stay bare."""
+    from dataclasses import replace
+
+    from kim_excel.workbooks import write_partner_workbook
+
+    write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
+    settlement, _ = load_settlement(tmp_path / "input", TODAY)
+    region = settlement.regions[0]
+    share = region.partner_shares[0]
+    typed = tmp_path / "typed.xlsx"
+    write_partner_workbook(typed, settlement, region, share)
+    derived_region = replace(region, employer=replace(region.employer, bank_from_iban=True))
+    derived = tmp_path / "derived.xlsx"
+    write_partner_workbook(derived, settlement, derived_region, share)
+    bic, bank = region.employer.bic, region.employer.bank
+    assert bic and bank
+    assert Letter(typed).value_after("BIC") == bic
+    assert Letter(derived).value_after("BIC") == f"{bic} (aus der IBAN ermittelt)"
+    assert Letter(derived).value_after("Kreditinstitut") == f"{bank} (aus der IBAN ermittelt)"

@@ -19,6 +19,7 @@ from kim_excel.model import (
     Settlement,
     Share,
 )
+from kim_excel.references import invoice_number, payment_reference
 from kim_excel.xlsx.sheet import LETTER_FOOTER, Sheet, a1, lines_needed, setup_page, span
 from kim_excel.xlsx.trail import Basis, RegionCells
 
@@ -27,6 +28,7 @@ SUBJECT = "Kommunales Case-Management – Abrechnung des Eigenanteils {year}"
 # label | explanation (B:C merged) | amount
 LETTER_WIDTHS = (40, 16, 14, 17)
 ADDRESS_ROW = 6  # the return line; the recipient's address below it
+FROM_IBAN = "aus der IBAN ermittelt"
 LETTER_ROW_HEIGHT = 13.5  # points: a little air between the lines of the letter
 
 
@@ -61,22 +63,42 @@ def personnel_text(region: RegionResult) -> str:
     return f"{count} {noun}, zusammen {german_number(region.vzae)} VZÄ"
 
 
+NUMBER_WORDS = ("", "eine", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun",
+                "zehn", "elf", "zwölf")
+
+
+def months_text(months: list[Decimal]) -> str:
+    """How long the positions were filled, in plain words: ``7,5 von 12 Monaten``, or with
+    positions filled for different times ``eine Stelle 7,5 von 12 Monaten, zwei Stellen
+    ganzjährig``."""
+    if len(set(months)) == 1:
+        return f"{german_number(months[0])} von 12 Monaten"
+    counts: dict[Decimal, int] = {}
+    for m in sorted(months):
+        counts[m] = counts.get(m, 0) + 1
+    parts = []
+    for m, n in counts.items():
+        count = NUMBER_WORDS[n] if n < len(NUMBER_WORDS) else str(n)
+        noun = "Stelle" if n == 1 else "Stellen"
+        period = "ganzjährig" if m == 12 else f"{german_number(m)} von 12 Monaten"
+        parts.append(f"{count} {noun} {period}")
+    return ", ".join(parts)
+
+
 def subsidy_text(settlement: Settlement, region: RegionResult) -> str:
     if settlement.settings.subsidy_lapsed:
         return "entfallen (§ 2)"
     if region.subsidy_received is not None:
         return f"laut Förderbescheid (rechnerisch {format_eur(region.subsidy_computed)})"
-    months = sorted({p.position.months for p in region.positions})
+    months = [p.position.months for p in region.positions]
     if not months:
         return ""
     rate = format_eur(settlement.subsidy_rate)
     capped = any(p.subsidy < p.subsidy_uncapped for p in region.positions)
-    if months == [Decimal(12)]:
+    if all(m == 12 for m in months):
         text = f"{german_number(region.vzae)} VZÄ × {rate} je Jahr"
     else:
-        period = f"für {german_number(months[0])} Monate" if len(months) == 1 else \
-            f"nach besetzten Monaten ({german_number(months[0])} bis {german_number(months[-1])})"
-        text = f"{rate} je VZÄ und Jahr, anteilig {period}"
+        text = f"{rate} je VZÄ und Jahr, anteilig: {months_text(months)}"
     return text + ("; höchstens die Personalkosten je Stelle" if capped else "")
 
 
@@ -108,13 +130,6 @@ def body_text(settlement: Settlement, region: RegionResult, share: Share) -> str
             text += (f" Die Stundenanteile der ausgeschiedenen Vertragsparteien {names} sind zu "
                      f"gleichen Teilen auf die verbleibenden übergegangen (§ 4 Abs. 2).")
     return text
-
-
-def payment_reference(settlement: Settlement, share: Share) -> str:
-    """The Kassenzeichen where the partner has one (what a Kasse books by), else the name."""
-    if share.party.kassenzeichen:
-        return f"{share.party.kassenzeichen} Eigenanteil Case-Management {settlement.year}"
-    return f"Eigenanteil Case-Management {settlement.year} {share.party.full_name}"
 
 
 class Letter:
@@ -184,6 +199,7 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
     info: list[tuple[str, str | date]] = [
         ("Ansprechpartner", employer.contact), ("Telefon", employer.phone),
         ("E-Mail", employer.email), ("Aktenzeichen", s.aktenzeichen),
+        ("Rechnungsnummer", invoice_number(settlement.year, partner.name)),
         ("Kassenzeichen", partner.kassenzeichen), ("Datum", s.settlement_date),
     ]
     row = 0
@@ -270,7 +286,9 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
                   share: Share) -> None:
     sheet = letter.sheet
     employer = region.employer
-    reference = payment_reference(settlement, share)
+    reference = payment_reference(settlement.year, invoice_number(settlement.year,
+                                                                  share.party.name),
+                                  share.party.kassenzeichen)
 
     def pair(label: str, value: str | date, style: str = "text") -> None:
         sheet.text(letter.row, 0, label, "bold" if style != "text" else "text")
@@ -289,10 +307,11 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
         pair("Empfänger", employer.full_name)
         if employer.iban:
             pair("IBAN", iban_groups(employer.iban))
+        derived = f" ({FROM_IBAN})" if employer.bank_from_iban else ""
         if employer.bic:
-            pair("BIC", employer.bic)
+            pair("BIC", employer.bic + derived)
         if employer.bank:
-            pair("Kreditinstitut", employer.bank)
+            pair("Kreditinstitut", employer.bank + derived)
         pair("Verwendungszweck", reference)
     elif share.balance < 0:
         letter.paragraph("Ihre Abschläge übersteigen Ihren Anteil. Den Erstattungsbetrag "
