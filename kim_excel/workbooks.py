@@ -39,7 +39,7 @@ def write_partner_workbook(path: Path, settlement: Settlement, region: RegionRes
     styles = Styles(workbook)
     letter = Sheet(add_sheet(workbook, LETTER), styles, LETTER, LETTER_ROW_HEIGHT)
     trail = Sheet(add_sheet(workbook, TRAIL), styles, TRAIL)
-    setup_trail(trail)
+    setup_trail(trail, one_page=True)
     basis, row = write_basis(trail, settlement, [region], 0)
     cells, _ = write_region_trail(trail, settlement, region, basis, row + 1,
                                   highlight=share.party.name)

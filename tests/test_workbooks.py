@@ -34,10 +34,10 @@ import openpyxl
 import pytest
 
 from kim_excel.german import german_number, iban_groups
-from kim_excel.model import Severity
 from kim_excel.pipeline import load_settlement, partner_file_names, run_settlement, write_outputs
 from tests.builders import example_2024, write
 from tests.libreoffice import formula_mismatches, recalculate, tamper_cached_value
+from tests.runner import run_kim
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2025, 1, 10)
@@ -408,7 +408,8 @@ def test_properties_protection_and_print_setup(outputs):
     for ws in wb.worksheets:
         assert ws.protection.sheet is True and not ws.protection.password
         assert ws.page_setup.paperSize == 9
-        assert "&F" in ws.oddFooter.left.text and "&P" in ws.oddFooter.right.text
+        assert ws.oddFooter.right.text == "Seite &P von &N"  # pages of the printout
+        assert "&F" not in ws.oddFooter.left.text  # no file name on paper or in a PDF
         assert ws.sheet_view.showGridLines is False
     page = wb["Abrechnung"]
     assert page.page_setup.orientation == "portrait"
@@ -591,29 +592,39 @@ def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tm
 
 
 @pytest.mark.libreoffice
-def test_pdf_of_each_letter_is_one_a4_page_in_german_notation(tmp_path):
-    """``abrechnen --pdf``: one PDF per letter next to its workbook, exactly one A4 page,
-    with 6.875,00 € (German notation, whatever the machine's locale)."""
-    result = run(example_2024(), tmp_path, pdf=True)
-    letters = sorted(result.folder.glob("Abrechnung_2024_*.xlsx"))
-    pdfs = sorted(result.folder.glob("Abrechnung_2024_*.pdf"))
+def test_pdf_of_each_letter_is_the_whole_workbook_letter_and_trail(tmp_path):
+    """``kim-excel abrechnen --pdf``: one PDF per letter next to its workbook, with both
+    sheets: page 1 the letter (6.875,00 €, German notation whatever the machine's locale),
+    page 2 the trail „Berechnung“ the letter refers to. The footers count the PDF's pages,
+    „Seite 1 von 2“ and „Seite 2 von 2“, and name no xlsx file."""
+    write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
+    done = run_kim("abrechnen", "--pdf", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "8 PDF-Datei(en) der Abrechnungen erstellt." in done.stdout
+    folder = tmp_path / "output" / "2024"
+    letters = sorted(folder.glob("Abrechnung_2024_*.xlsx"))
+    pdfs = sorted(folder.glob("Abrechnung_2024_*.pdf"))
     assert [p.stem for p in pdfs] == [p.stem for p in letters] and len(pdfs) == 8
-    assert any(n.severity is Severity.INFO and "8 PDF-Datei" in n.message
-               for n in result.notices)
-    info = subprocess.run(["pdfinfo", str(result.folder / "Abrechnung_2024_Billerbeck.pdf")],
-                          capture_output=True, text=True, check=True).stdout
-    assert "Pages:           1" in info
-    assert "(A4)" in info
     for pdf in pdfs:
-        pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
-                               check=True).stdout
-        assert "Pages:           1" in pages, pdf.name
-    text = subprocess.run(["pdftotext", "-layout", str(result.folder /
-                                                       "Abrechnung_2024_Billerbeck.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
-    assert "6.875,00 €" in text and "170.000,00 €" in text and "01.04.2025" in text
-    assert "Mit freundlichen Grüßen" in text  # the end of the letter is on the page
-    assert "DE26 4015 4530 0000 1234 56" in text
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
+                              check=True).stdout
+        assert "Pages:           2" in info, pdf.name
+        assert "(A4)" in info
+    bill = folder / "Abrechnung_2024_Billerbeck.pdf"
+
+    def page(number: int) -> str:
+        return subprocess.run(["pdftotext", "-layout", "-f", str(number), "-l", str(number),
+                               str(bill), "-"], capture_output=True, text=True,
+                              check=True).stdout
+
+    letter_page, trail_page = page(1), page(2)
+    assert "6.875,00 €" in letter_page and "170.000,00 €" in letter_page
+    assert "01.04.2025" in letter_page
+    assert "Mit freundlichen Grüßen" in letter_page  # the end of the letter is on the page
+    assert "DE26 4015 4530 0000 1234 56" in letter_page
+    assert "Berechnung des Eigenanteils 2024" in trail_page
+    assert "Seite 1 von 2" in letter_page and "Seite 2 von 2" in trail_page
+    assert ".xlsx" not in letter_page + trail_page
 
 
 # ------------------------------------------------------------------ without LibreOffice

@@ -276,7 +276,7 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
     sheet.text(letter.row, 0, "Mit freundlichen Grüßen")
     letter.skip()
     sheet.text(letter.row, 0, "Im Auftrag")
-    letter.skip(3)
+    letter.skip(2)  # room to sign; two rows keep the longest letter on one page at 100 %
     signer = employer.contact or employer.full_name
     sheet.text(letter.row, 0, signer, "signature_line")
     setup_letter(sheet.ws, letter.row)

@@ -16,9 +16,11 @@ from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cel
 
 from kim_excel.styles import ROW_HEIGHT, Styles
 
-# Footers: ``&P``/``&N`` are the page and the page count of the printout (or PDF).
-FOOTER = "&L&8&F – &A&R&8Seite &P von &N"
-LETTER_FOOTER = "&L&8&F&R&8Seite &P"
+# Footers: the sheet's name, and ``&P``/``&N`` the page and the page count of the printout
+# or the PDF (a letter's PDF: „Seite 1 von 2“ the letter, „Seite 2 von 2“ the trail). No
+# file name: on paper and in a PDF it names a file the reader does not have.
+FOOTER = "&L&8&A&R&8Seite &P von &N"
+LETTER_FOOTER = FOOTER
 A4 = 9  # xlsxwriter's paper code
 
 

@@ -78,9 +78,11 @@ class RegionCells:
     parties: dict[str, PartyCells] = field(default_factory=dict)
 
 
-def setup_trail(sheet: Sheet) -> None:
-    setup_page(sheet.ws, landscape=True, margins=(0.6, 0.5, 0.6, 0.7), footer=FOOTER,
-               widths=TRAIL_WIDTHS)
+def setup_trail(sheet: Sheet, one_page: bool = False) -> None:
+    """Landscape, one page wide. ``one_page``: a partner's trail, printed (and in its PDF)
+    on the one page after the letter, shrunk as far as needed."""
+    setup_page(sheet.ws, landscape=True, fit=(1, 1) if one_page else (1, 0),
+               margins=(0.6, 0.5, 0.6, 0.7), footer=FOOTER, widths=TRAIL_WIDTHS)
 
 
 def write_basis(sheet: Sheet, settlement: Settlement, regions: list[RegionResult],
