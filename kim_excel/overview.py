@@ -30,7 +30,7 @@ from kim_excel.xlsx.trail import (
 OVERVIEW = "Übersicht"
 CHART = "Diagramm"
 SUBSIDY_COLOUR = "#BFBFBF"
-CHART_ROWS = 30  # rows of 17 px the chart covers (470 px), plus a margin
+CHART_ROWS = 30  # rows of 17 px the chart covers (CHART_PX: 470 px), plus a margin
 PARTY_COLOURS = ("#1F4E79", "#2E75B6", "#9DC3E6", "#C55A11", "#F4B183", "#548235", "#A9D18E",
                  "#7030A0", "#BF9000", "#FFD966", "#843C0C", "#00B0F0")
 
@@ -197,6 +197,23 @@ def check_cell(sheet: Sheet, row: int, col) -> None:
 
 
 MAX_PARTY_SERIES = 40
+CHART_PX = (1000, 470)  # the chart's size in pixels, anchored at A1
+CHART_WIDTHS = (12, 16, 15)  # region | label | every further column
+
+
+def column_px(width: float) -> int:
+    """xlsxwriter's pixel width of a column ``width`` characters of Arial 10 wide."""
+    return int(width * 7 + 0.5) + 5
+
+
+def chart_last_col() -> int:
+    """The last column the chart reaches into."""
+    covered = column_px(CHART_WIDTHS[0]) + column_px(CHART_WIDTHS[1])
+    col = 1
+    while covered < CHART_PX[0]:
+        col += 1
+        covered += column_px(CHART_WIDTHS[2])
+    return col
 
 
 def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[RegionCells]) -> None:
@@ -208,9 +225,12 @@ def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[Regi
     parties = [(region, share) for region in settlement.regions for share in region.shares]
     by_party = len(parties) <= MAX_PARTY_SERIES
     columns = [share.party.full_name for _, share in parties] if by_party else ["Eigenanteil"]
-    ws.set_column(0, 0, 12)
-    ws.set_column(1, 1, 16)
-    ws.set_column(2, 2 + len(columns), 15)
+    # The print area covers the data and the whole chart (title and legend included), also
+    # when a run with one region has fewer data columns than the chart is wide.
+    last_col = max(2 + len(columns), chart_last_col())
+    ws.set_column(0, 0, CHART_WIDTHS[0])
+    ws.set_column(1, 1, CHART_WIDTHS[1])
+    ws.set_column(2, last_col, CHART_WIDTHS[2])
     top = CHART_ROWS  # the chart stands above its data
     sheet.text(top - 2, 0, "Werte des Diagramms (aus dem Blatt „Berechnung“)", "bold")
     sheet.text(top, 0, "Region", "th")
@@ -233,7 +253,7 @@ def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[Regi
                               f"={region_cells.parties[share.party.name].net}", share.net, "eur")
         row += 2
     last = row - 1
-    ws.print_area(0, 0, max(last, top), 2 + len(columns))
+    ws.print_area(0, 0, max(last, top), last_col)
     if last <= top:
         return
 
@@ -262,5 +282,5 @@ def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[Regi
     chart.set_y_axis({"num_format": '#,##0 "€"', "major_gridlines": {
         "visible": True, "line": {"color": "#D9D9D9"}}})
     chart.set_legend({"position": "right"})
-    chart.set_size({"width": 1000, "height": 470})
+    chart.set_size({"width": CHART_PX[0], "height": CHART_PX[1]})
     ws.insert_chart(0, 0, chart)

@@ -722,3 +722,38 @@ def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
     assert Letter(typed).value_after("BIC") == bic
     assert Letter(derived).value_after("BIC") == f"{bic} (aus der IBAN ermittelt)"
     assert Letter(derived).value_after("Kreditinstitut") == f"{bank} (aus der IBAN ermittelt)"
+
+
+def one_region() -> object:
+    """Only Region Nord: its parties, positions and Sachkosten."""
+    form = example_2024()
+    form.parties = [p for p in form.parties if p["Region"] == "Nord"]
+    form.positions = [p for p in form.positions if p["Anstellungskörperschaft"] == "Coesfeld"]
+    form.material = [m for m in form.material if m["Anstellungskörperschaft"] == "Coesfeld"]
+    form.advances = []
+    return form
+
+
+def chart_anchor(path: Path) -> tuple[int, int]:
+    """(last column, last row), 0-based, the chart of ``Diagramm`` reaches into."""
+    import re
+
+    with zipfile.ZipFile(path) as z:
+        drawing = z.read("xl/drawings/drawing1.xml").decode()
+    to = re.search(r"<xdr:to><xdr:col>(\d+)</xdr:col>.*?<xdr:row>(\d+)</xdr:row>", drawing)
+    return int(to.group(1)), int(to.group(2))
+
+
+@pytest.mark.parametrize("build", [one_region, example_2024])
+def test_overview_chart_lies_inside_its_print_area(tmp_path, build):
+    """With one region the chart sheet has few data columns; its print area still covers
+    the whole chart (title and legend), so the overview prints completely."""
+    from openpyxl.utils import range_boundaries
+
+    write(build(), tmp_path / "input" / "Abrechnung.xlsx")
+    assert run_kim("abrechnen", cwd=tmp_path).returncode == 0
+    path = tmp_path / "output" / "2024" / "Uebersicht_2024.xlsx"
+    area = openpyxl.load_workbook(path)["Diagramm"].print_area
+    _, _, max_col, max_row = range_boundaries(area.split("!")[-1].replace("$", ""))
+    col, row = chart_anchor(path)
+    assert col + 1 <= max_col and row + 1 <= max_row, (area, col, row)
