@@ -225,6 +225,7 @@ class Share:
     # R7 for tiny amounts: cents given back so that the employer's rest keeps the sign of the
     # Eigenanteil (see calculation.split_eigenanteil); 0.00 in every real settlement.
     cent_correction: Decimal = Decimal("0.00")
+    advance_items: tuple[Advance, ...] = ()  # the rows of ``Abschläge`` summed in ``advances``
 
     @property
     def is_employer(self) -> bool:
@@ -284,6 +285,7 @@ class Settlement:
     subsidy_rate_is_default: bool
     regions: tuple[RegionResult, ...]
     notices: tuple[Notice, ...] = ()
+    skipped_regions: tuple[str, ...] = ()  # regions without any costs, not settled
 
     @property
     def year(self) -> int:

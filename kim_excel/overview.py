@@ -63,7 +63,7 @@ def write_overview(path: Path, settlement: Settlement) -> None:
     workbook.close()
 
 
-def columns(with_vat: bool) -> list[tuple[str, str, int]]:
+def columns(with_vat: bool, references: tuple[str, ...] = ()) -> list[tuple[str, str, int]]:
     """(key, header, width) of the overview table, in order."""
     cols = [
         ("region", "Region", 10), ("party", "Vertragspartei", 24), ("role", "Rolle", 22),
@@ -75,15 +75,48 @@ def columns(with_vat: bool) -> list[tuple[str, str, int]]:
     if with_vat:
         cols += [("vat", "Umsatzsteuer", 13), ("gross", "Brutto", 15)]
     cols += [("advances", "Abschläge", 13), ("balance", "Saldo (+ zahlt, − erhält)", 15),
-             ("due", "Fällig am", 11),
-             ("check", "Prüfung (muss 0,00 € sein)", 14)]
+             ("due", "Fällig am", 11)]
+    cols += [(key, REFERENCES[key], 16) for key in references]
+    cols += [("check", "Prüfung (muss 0,00 € sein)", 14)]
     return cols
+
+
+REFERENCES = {"kassenzeichen": "Kassenzeichen", "aktenzeichen": "Aktenzeichen",
+              "buchungsstelle": "Buchungsstelle"}
+
+
+def reference_values(region: RegionResult, share) -> dict[str, str]:
+    """What a booker needs beside a partner's bill: its Kassenzeichen, the employer's
+    Aktenzeichen and Buchungsstelle."""
+    return {"kassenzeichen": share.party.kassenzeichen,
+            "aktenzeichen": region.terms.aktenzeichen,
+            "buchungsstelle": region.terms.buchungsstelle}
+
+
+def used_references(settlement: Settlement) -> tuple[str, ...]:
+    """The reference columns that hold anything in this run."""
+    used = set()
+    for region in settlement.regions:
+        for share in region.partner_shares:
+            used.update(k for k, v in reference_values(region, share).items() if v)
+    return tuple(k for k in REFERENCES if k in used)
+
+
+def skipped_text(settlement: Settlement) -> str:
+    """``Nicht abgerechnet (keine Kosten angegeben): Region Mitte.``, or empty."""
+    names = settlement.skipped_regions
+    if not names:
+        return ""
+    noun = "Region" if len(names) == 1 else "Regionen"
+    return (f"Nicht abgerechnet, weil keine Kosten angegeben sind: {noun} "
+            + ", ".join(names) + ".")
 
 
 def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
                 ) -> None:
     ws = sheet.ws
-    cols = columns(any(c.vat_rate is not None for c in cells))
+    references = used_references(settlement)
+    cols = columns(any(c.vat_rate is not None for c in cells), references)
     at = {key: index for index, (key, _, _) in enumerate(cols)}
     last_col = len(cols) - 1
     setup_page(ws, landscape=True, margins=(0.5, 0.5, 0.6, 0.7),
@@ -96,6 +129,9 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
                      f"alle Beträge aus dem Blatt „Berechnung“. Die Anstellungskörperschaft "
                      f"trägt ihren Anteil selbst und erhält keine Rechnung. Prüfung: Summe der "
                      f"Anteile − Eigenanteil der Region.", "sender_line")
+    skipped = skipped_text(settlement)
+    if skipped:
+        sheet.text(2, 0, skipped, "bold")
     head = 3
     for index, (key, title, _) in enumerate(cols):
         sheet.text(head, index, title, "th" if key in ("region", "party", "role") else "th_right")
@@ -110,7 +146,7 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
     sum_rows: list[int] = []
     for region, region_cells in zip(settlement.regions, cells, strict=True):
         row, sum_row = write_region_rows(sheet, settlement, region, region_cells,
-                                         row, col, "vat" in at)
+                                         row, col, set(at))
         sum_rows.append(sum_row)
         row += 1
 
@@ -137,8 +173,9 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
 
 
 def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult,
-                      cells: RegionCells, row: int, col, with_vat: bool):
+                      cells: RegionCells, row: int, col, keys: set[str]):
     """The parties of one region and its sum row; returns (next row, sum row)."""
+    with_vat = "vat" in keys
     first = row
     for share in region.shares:
         own = cells.parties[share.party.name]
@@ -164,6 +201,9 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
                       share.balance, "eur")
         if share.due_date:
             sheet.date(row, col("due"), share.due_date, "date")
+        for key, value in reference_values(region, share).items():
+            if key in keys and value:
+                sheet.text(row, col(key), value)
         row += 1
     last = row - 1
 
@@ -186,6 +226,9 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
         sheet.formula(row, col(key), f"=SUM({span(first, last, col(key))})",
                       region.partner_total(key), "eur_total")
     sheet.blank(row, col("due"), "blank_total")
+    for key in REFERENCES:
+        if key in keys:
+            sheet.blank(row, col(key), "blank_total")
     check_cell(sheet, row, col)
     return row + 1, row
 

@@ -757,3 +757,60 @@ def test_overview_chart_lies_inside_its_print_area(tmp_path, build):
     _, _, max_col, max_row = range_boundaries(area.split("!")[-1].replace("$", ""))
     col, row = chart_anchor(path)
     assert col + 1 <= max_col and row + 1 <= max_row, (area, col, row)
+
+
+def booked_and_skipped() -> object:
+    """The example with a Buchungsstelle, and Region Mitte without any costs (skipped)."""
+    form = example_2024()
+    form.settings["Buchungsstelle"] = "1.05.01 / 448100"
+    form.positions = [p for p in form.positions if p["Anstellungskörperschaft"] != "Dülmen"]
+    form.material = [m for m in form.material if m["Anstellungskörperschaft"] != "Dülmen"]
+    return form
+
+
+@pytest.fixture(scope="module")
+def booked(tmp_path_factory) -> Path:
+    """``kim-excel abrechnen`` on ``booked_and_skipped``: the output folder ``output/2024``."""
+    base = tmp_path_factory.mktemp("gebucht")
+    write(booked_and_skipped(), base / "input" / "Abrechnung.xlsx")
+    done = run_kim("abrechnen", cwd=base)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return base / "output" / "2024"
+
+
+def rows_of(ws) -> list[tuple]:
+    return [r for r in ws.iter_rows(values_only=True) if any(v not in (None, "") for v in r)]
+
+
+def test_overview_names_the_regions_skipped_for_lack_of_costs(booked):
+    ws = openpyxl.load_workbook(booked / "Uebersicht_2024.xlsx")["Übersicht"]
+    assert ws["A3"].value == ("Nicht abgerechnet, weil keine Kosten angegeben sind: "
+                              "Region Mitte.")
+
+
+def test_overview_shows_kassenzeichen_aktenzeichen_and_buchungsstelle(booked):
+    ws = openpyxl.load_workbook(booked / "Uebersicht_2024.xlsx")["Übersicht"]
+    head = [c.value for c in ws[4]]
+    at = {name: head.index(name) for name in ("Vertragspartei", "Kassenzeichen",
+                                              "Aktenzeichen", "Buchungsstelle")}
+    billerbeck = next(r for r in ws.iter_rows(values_only=True)
+                      if r[at["Vertragspartei"]] == "Stadt Billerbeck")
+    assert billerbeck[at["Kassenzeichen"]] == "KIM-2024-BILL"
+    assert billerbeck[at["Aktenzeichen"]] == "50.31-KIM/2024"
+    assert billerbeck[at["Buchungsstelle"]] == "1.05.01 / 448100"
+    assert head[-1] == "Prüfung (muss 0,00 € sein)"
+
+
+def test_trail_shows_the_references_and_each_advance_with_its_date(booked):
+    """The letter shows the advances' sum; the trail lists every Abschlag (date, amount)
+    beside the partner's Kassenzeichen, and the employer's Aktenzeichen and Buchungsstelle."""
+    path = booked / "Abrechnung_2024_Nordkirchen.xlsx"
+    rows = rows_of(openpyxl.load_workbook(path, data_only=True)["Berechnung"])
+    assert ("Aktenzeichen", "50.31-KIM/2024") in [r[:2] for r in rows]
+    assert ("Buchungsstelle", "1.05.01 / 448100") in [r[:2] for r in rows]
+    assert ("Gemeinde Nordkirchen", "KIM-2024-NORD", None, datetime(2024, 7, 15), 5000) in \
+        [r[:5] for r in rows]
+    assert ("Stadt Olfen", "KIM-2024-OLFE", None, datetime(2024, 7, 15), 2500) in \
+        [r[:5] for r in rows]
+    assert ("Summe Abschläge", None, None, None, 7500) in [r[:5] for r in rows]
+    assert Letter(path).amount("abzüglich geleistete Abschläge") == D("-5000.00")

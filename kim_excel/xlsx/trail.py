@@ -152,6 +152,7 @@ def write_region_trail(sheet: Sheet, settlement: Settlement, region: RegionResul
                        f"{region.employer.full_name}", "section")
     sheet.line(row, 1, LAST_TRAIL_COL, "section")
     row += 2
+    row = write_references(sheet, region, row)
     vat_rate = basis.vat_rate
     if basis.terms_per_region:
         vat_rate, row = write_terms(sheet, region, row)
@@ -161,7 +162,50 @@ def write_region_trail(sheet: Sheet, settlement: Settlement, region: RegionResul
     cells, row = write_region_sums(sheet, settlement, region, positions, material, row)
     cells.vat_rate = vat_rate
     row = write_split(sheet, settlement, region, cells, row, highlight)
+    row = write_advances(sheet, region, row)
     return cells, row
+
+
+def write_references(sheet: Sheet, region: RegionResult, row: int) -> int:
+    """The employer's Aktenzeichen and Buchungsstelle, for whoever books the bills."""
+    terms = region.terms
+    written = False
+    for label, value in (("Aktenzeichen", terms.aktenzeichen),
+                         ("Buchungsstelle", terms.buchungsstelle)):
+        if value:
+            sheet.text(row, 0, label)
+            sheet.text(row, 1, value)
+            row += 1
+            written = True
+    return row + 1 if written else row
+
+
+def write_advances(sheet: Sheet, region: RegionResult, row: int) -> int:
+    """R9 itemised: each partner's Kassenzeichen and every Abschlag with its date."""
+    partners = region.partner_shares
+    if not partners:
+        return row
+    sheet.text(row, 0, "5. Abschläge und Kassenzeichen der Partnerkommunen", "bold")
+    row += 1
+    header(sheet, row, ("Vertragspartei", "Kassenzeichen", "", "Datum", "Abschlag", "", ""))
+    first = row = row + 1
+    for share in partners:
+        items = share.advance_items or (None,)
+        for item in items:
+            sheet.text(row, 0, share.party.full_name)
+            sheet.text(row, 1, share.party.kassenzeichen)
+            if item is None:
+                sheet.text(row, 3, "keine", "right")
+            else:
+                if item.paid_on is not None:
+                    sheet.date(row, 3, item.paid_on, "date")
+                sheet.number(row, 4, item.amount, "eur")
+            row += 1
+    sheet.text(row, 0, "Summe Abschläge", "label_total")
+    sheet.line(row, 1, 3, "blank_total")
+    sheet.formula(row, 4, f"=SUM({span(first, row - 1, 4)})", region.partner_total("advances"),
+                  "eur_total")
+    return row + 2
 
 
 def header(sheet: Sheet, row: int, titles: tuple[str, ...]) -> None:
