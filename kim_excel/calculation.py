@@ -13,6 +13,7 @@ from decimal import Decimal
 from kim_excel.dates import due_date, programme_rate
 from kim_excel.errors import InvariantViolation
 from kim_excel.model import (
+    Advance,
     KeyBasis,
     Notice,
     Party,
@@ -46,16 +47,21 @@ def settle(inp: SettlementInput) -> Settlement:
     regions = []
     members = parties_by_region(inp.parties)  # once: a country has thousands of parties
     advances = advances_by_party(inp)
+    items = advance_items_by_party(inp)
+    skipped = []
     for region in members:
-        result = settle_region(inp, region, rate, notices, members[region], advances)
+        result = settle_region(inp, region, rate, notices, members[region], advances, items)
         if result is not None:
             regions.append(result)
+        else:
+            skipped.append(region)
     settlement = Settlement(
         settings=settings,
         subsidy_rate=rate,
         subsidy_rate_is_default=settings.subsidy_rate is None,
         regions=tuple(regions),
         notices=tuple(notices),
+        skipped_regions=tuple(skipped),
     )
     check_settlement(settlement, inp)
     return settlement
@@ -95,6 +101,7 @@ def active_parties(inp: SettlementInput, region: str,
 def settle_region(
     inp: SettlementInput, region: str, rate: Decimal, notices: list[Notice],
     members: list[Party] | None = None, advances: dict[str, Decimal] | None = None,
+    items: dict[str, tuple[Advance, ...]] | None = None,
 ) -> RegionResult | None:
     settings = inp.settings
     if members is None:
@@ -173,6 +180,8 @@ def settle_region(
     shares = split_eigenanteil(eigenanteil, parties, keys, total)
     if advances is None:
         advances = advances_by_party(inp)
+    if items is None:
+        items = advance_items_by_party(inp)
     vat_rate = terms.vat_rate
     billed = []
     for party, net in shares:
@@ -198,6 +207,7 @@ def settle_region(
                 due_date=due,
                 inherited=inherited.get(party.name, Decimal(0)),
                 cent_correction=net - round_cents(eigenanteil * keys[party.name] / total),
+                advance_items=items.get(party.name, ()),
             )
         )
     active = {p.name for p in parties}  # names are unique (validation)
@@ -308,6 +318,14 @@ def advances_by_party(inp: SettlementInput) -> dict[str, Decimal]:
     for advance in inp.advances:
         totals[advance.party] = totals.get(advance.party, ZERO) + advance.amount
     return totals
+
+
+def advance_items_by_party(inp: SettlementInput) -> dict[str, tuple[Advance, ...]]:
+    """Each partner's rows of ``Abschläge``, in sheet order (itemised in the trail)."""
+    items: dict[str, list[Advance]] = {}
+    for advance in inp.advances:
+        items.setdefault(advance.party, []).append(advance)
+    return {party: tuple(rows) for party, rows in items.items()}
 
 
 def check_settlement(settlement: Settlement, inp: SettlementInput) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from kim_excel.model import Settlement, Share
 from kim_excel.money import format_eur
 from kim_excel.output import write_atomically
-from kim_excel.workbooks import dates_text
+from kim_excel.xlsx.trail import dates_text
 
 FILE_NAME = "LIESMICH.txt"
 

@@ -94,6 +94,7 @@ class Party:
     contact: str = ""
     phone: str = ""
     kassenzeichen: str = ""
+    bank_from_iban: bool = False  # BIC and Kreditinstitut were filled from the IBAN
     where: CellRef | None = field(default=None, compare=False)  # its row in the sheet
 
     @property
@@ -224,6 +225,7 @@ class Share:
     # R7 for tiny amounts: cents given back so that the employer's rest keeps the sign of the
     # Eigenanteil (see calculation.split_eigenanteil); 0.00 in every real settlement.
     cent_correction: Decimal = Decimal("0.00")
+    advance_items: tuple[Advance, ...] = ()  # the rows of ``Abschläge`` summed in ``advances``
 
     @property
     def is_employer(self) -> bool:
@@ -283,6 +285,7 @@ class Settlement:
     subsidy_rate_is_default: bool
     regions: tuple[RegionResult, ...]
     notices: tuple[Notice, ...] = ()
+    skipped_regions: tuple[str, ...] = ()  # regions without any costs, not settled
 
     @property
     def year(self) -> int:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+# German notation lives in german.py; re-exported for the callers that still import it here.
+from kim_excel.german import format_decimal, format_eur  # noqa: F401
+
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -94,17 +97,3 @@ def number(value: object) -> Decimal:
             raise NotMoney(f"{value!r} ist keine Zahl")
         return result
     raise NotMoney(f"{value!r} ist keine Zahl")
-
-
-def format_eur(amount: Decimal, symbol: bool = True) -> str:
-    """German notation for people: ``1234567.5`` → ``1.234.567,50 €``."""
-    text = f"{round_cents(amount):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
-    return f"{text} €" if symbol else text
-
-
-def format_decimal(value: Decimal, places: int | None = None) -> str:
-    """German notation of a plain number: ``0.625`` → ``0,625``; no thousands separator."""
-    if places is not None:
-        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    text = format(value.normalize(), "f") if places is None else format(value, "f")
-    return text.replace(".", ",")

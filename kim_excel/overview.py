@@ -5,7 +5,8 @@ date; per region the costs, subsidy, Eigenanteil and totals; a check column that
 shares add up to the Eigenanteil), ``Diagramm`` (per region the subsidy against the
 Eigenanteil, the Eigenanteil stacked by party) and ``Berechnung`` (the trail of every region,
 the same as in the partners' workbooks). Figures are formulas into ``Berechnung`` with the
-values of the Settlement cached, as in ``workbooks.py``.
+values of the Settlement cached, as in ``workbooks.py``. The trail and the sheet toolkit
+come from ``xlsx/``.
 """
 
 from __future__ import annotations
@@ -14,19 +15,14 @@ from pathlib import Path
 
 from kim_excel.model import RegionResult, Settlement
 from kim_excel.styles import Styles, add_sheet, new_workbook
-from kim_excel.workbooks import (
-    FOOTER,
-    SUBJECT,
+from kim_excel.xlsx.letter import SUBJECT
+from kim_excel.xlsx.sheet import Sheet, a1, as_datetime, lines_needed, setup_page, span
+from kim_excel.xlsx.trail import (
     TRAIL,
     RegionCells,
-    Sheet,
-    a1,
-    as_datetime,
     dates_text,
     key_unit,
-    lines_needed,
     setup_trail,
-    span,
     write_basis,
     write_region_trail,
 )
@@ -34,7 +30,7 @@ from kim_excel.workbooks import (
 OVERVIEW = "Übersicht"
 CHART = "Diagramm"
 SUBSIDY_COLOUR = "#BFBFBF"
-CHART_ROWS = 30  # rows of 17 px the chart covers (470 px), plus a margin
+CHART_ROWS = 30  # rows of 17 px the chart covers (CHART_PX: 470 px), plus a margin
 PARTY_COLOURS = ("#1F4E79", "#2E75B6", "#9DC3E6", "#C55A11", "#F4B183", "#548235", "#A9D18E",
                  "#7030A0", "#BF9000", "#FFD966", "#843C0C", "#00B0F0")
 
@@ -67,7 +63,7 @@ def write_overview(path: Path, settlement: Settlement) -> None:
     workbook.close()
 
 
-def columns(with_vat: bool) -> list[tuple[str, str, int]]:
+def columns(with_vat: bool, references: tuple[str, ...] = ()) -> list[tuple[str, str, int]]:
     """(key, header, width) of the overview table, in order."""
     cols = [
         ("region", "Region", 10), ("party", "Vertragspartei", 24), ("role", "Rolle", 22),
@@ -79,26 +75,52 @@ def columns(with_vat: bool) -> list[tuple[str, str, int]]:
     if with_vat:
         cols += [("vat", "Umsatzsteuer", 13), ("gross", "Brutto", 15)]
     cols += [("advances", "Abschläge", 13), ("balance", "Saldo (+ zahlt, − erhält)", 15),
-             ("due", "Fällig am", 11),
-             ("check", "Prüfung (muss 0,00 € sein)", 14)]
+             ("due", "Fällig am", 11)]
+    cols += [(key, REFERENCES[key], 16) for key in references]
+    cols += [("check", "Prüfung (muss 0,00 € sein)", 14)]
     return cols
+
+
+REFERENCES = {"kassenzeichen": "Kassenzeichen", "aktenzeichen": "Aktenzeichen",
+              "buchungsstelle": "Buchungsstelle"}
+
+
+def reference_values(region: RegionResult, share) -> dict[str, str]:
+    """What a booker needs beside a partner's bill: its Kassenzeichen, the employer's
+    Aktenzeichen and Buchungsstelle."""
+    return {"kassenzeichen": share.party.kassenzeichen,
+            "aktenzeichen": region.terms.aktenzeichen,
+            "buchungsstelle": region.terms.buchungsstelle}
+
+
+def used_references(settlement: Settlement) -> tuple[str, ...]:
+    """The reference columns that hold anything in this run."""
+    used = set()
+    for region in settlement.regions:
+        for share in region.partner_shares:
+            used.update(k for k, v in reference_values(region, share).items() if v)
+    return tuple(k for k in REFERENCES if k in used)
+
+
+def skipped_text(settlement: Settlement) -> str:
+    """``Nicht abgerechnet (keine Kosten angegeben): Region Mitte.``, or empty."""
+    names = settlement.skipped_regions
+    if not names:
+        return ""
+    noun = "Region" if len(names) == 1 else "Regionen"
+    return (f"Nicht abgerechnet, weil keine Kosten angegeben sind: {noun} "
+            + ", ".join(names) + ".")
 
 
 def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
                 ) -> None:
     ws = sheet.ws
-    cols = columns(any(c.vat_rate is not None for c in cells))
+    references = used_references(settlement)
+    cols = columns(any(c.vat_rate is not None for c in cells), references)
     at = {key: index for index, (key, _, _) in enumerate(cols)}
     last_col = len(cols) - 1
-    for index, (_, _, width) in enumerate(cols):
-        ws.set_column(index, index, width)
-    ws.hide_gridlines(2)
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
-    ws.set_footer(FOOTER)
-    ws.protect()
+    setup_page(ws, landscape=True, margins=(0.5, 0.5, 0.6, 0.7),
+               widths=tuple(width for _, _, width in cols))
 
     sheet.text(0, 0, f"Übersicht der Abrechnung des Eigenanteils {settlement.year} – "
                      f"Kommunales Case-Management", "title")
@@ -107,6 +129,9 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
                      f"alle Beträge aus dem Blatt „Berechnung“. Die Anstellungskörperschaft "
                      f"trägt ihren Anteil selbst und erhält keine Rechnung. Prüfung: Summe der "
                      f"Anteile − Eigenanteil der Region.", "sender_line")
+    skipped = skipped_text(settlement)
+    if skipped:
+        sheet.text(2, 0, skipped, "bold")
     head = 3
     for index, (key, title, _) in enumerate(cols):
         sheet.text(head, index, title, "th" if key in ("region", "party", "role") else "th_right")
@@ -121,7 +146,7 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
     sum_rows: list[int] = []
     for region, region_cells in zip(settlement.regions, cells, strict=True):
         row, sum_row = write_region_rows(sheet, settlement, region, region_cells,
-                                         row, col, "vat" in at)
+                                         row, col, set(at))
         sum_rows.append(sum_row)
         row += 1
 
@@ -148,8 +173,9 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
 
 
 def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult,
-                      cells: RegionCells, row: int, col, with_vat: bool):
+                      cells: RegionCells, row: int, col, keys: set[str]):
     """The parties of one region and its sum row; returns (next row, sum row)."""
+    with_vat = "vat" in keys
     first = row
     for share in region.shares:
         own = cells.parties[share.party.name]
@@ -175,6 +201,9 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
                       share.balance, "eur")
         if share.due_date:
             sheet.date(row, col("due"), share.due_date, "date")
+        for key, value in reference_values(region, share).items():
+            if key in keys and value:
+                sheet.text(row, col(key), value)
         row += 1
     last = row - 1
 
@@ -197,6 +226,9 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
         sheet.formula(row, col(key), f"=SUM({span(first, last, col(key))})",
                       region.partner_total(key), "eur_total")
     sheet.blank(row, col("due"), "blank_total")
+    for key in REFERENCES:
+        if key in keys:
+            sheet.blank(row, col(key), "blank_total")
     check_cell(sheet, row, col)
     return row + 1, row
 
@@ -208,25 +240,40 @@ def check_cell(sheet: Sheet, row: int, col) -> None:
 
 
 MAX_PARTY_SERIES = 40
+CHART_PX = (1000, 470)  # the chart's size in pixels, anchored at A1
+CHART_WIDTHS = (12, 16, 15)  # region | label | every further column
+
+
+def column_px(width: float) -> int:
+    """xlsxwriter's pixel width of a column ``width`` characters of Arial 10 wide."""
+    return int(width * 7 + 0.5) + 5
+
+
+def chart_last_col() -> int:
+    """The last column the chart reaches into."""
+    covered = column_px(CHART_WIDTHS[0]) + column_px(CHART_WIDTHS[1])
+    col = 1
+    while covered < CHART_PX[0]:
+        col += 1
+        covered += column_px(CHART_WIDTHS[2])
+    return col
 
 
 def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[RegionCells]) -> None:
     """Per region two columns: the subsidy, and the Eigenanteil stacked by party."""
     ws = sheet.ws
-    ws.hide_gridlines(2)
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 1)
-    ws.set_footer(FOOTER)
-    ws.protect()
+    setup_page(ws, landscape=True, fit=(1, 1))
     # One stacked series per party, while a legend can still name them all; a state- or
     # country-wide run (Excel allows 255 series) shows each region's Eigenanteil as one.
     parties = [(region, share) for region in settlement.regions for share in region.shares]
     by_party = len(parties) <= MAX_PARTY_SERIES
     columns = [share.party.full_name for _, share in parties] if by_party else ["Eigenanteil"]
-    ws.set_column(0, 0, 12)
-    ws.set_column(1, 1, 16)
-    ws.set_column(2, 2 + len(columns), 15)
+    # The print area covers the data and the whole chart (title and legend included), also
+    # when a run with one region has fewer data columns than the chart is wide.
+    last_col = max(2 + len(columns), chart_last_col())
+    ws.set_column(0, 0, CHART_WIDTHS[0])
+    ws.set_column(1, 1, CHART_WIDTHS[1])
+    ws.set_column(2, last_col, CHART_WIDTHS[2])
     top = CHART_ROWS  # the chart stands above its data
     sheet.text(top - 2, 0, "Werte des Diagramms (aus dem Blatt „Berechnung“)", "bold")
     sheet.text(top, 0, "Region", "th")
@@ -249,7 +296,7 @@ def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[Regi
                               f"={region_cells.parties[share.party.name].net}", share.net, "eur")
         row += 2
     last = row - 1
-    ws.print_area(0, 0, max(last, top), 2 + len(columns))
+    ws.print_area(0, 0, max(last, top), last_col)
     if last <= top:
         return
 
@@ -278,5 +325,5 @@ def write_chart(workbook, sheet: Sheet, settlement: Settlement, cells: list[Regi
     chart.set_y_axis({"num_format": '#,##0 "€"', "major_gridlines": {
         "visible": True, "line": {"color": "#D9D9D9"}}})
     chart.set_legend({"position": "right"})
-    chart.set_size({"width": 1000, "height": 470})
+    chart.set_size({"width": CHART_PX[0], "height": CHART_PX[1]})
     ws.insert_chart(0, 0, chart)

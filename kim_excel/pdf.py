@@ -1,10 +1,10 @@
-"""``abrechnen --pdf``: a one-page PDF of each settlement letter, made by LibreOffice.
+"""``abrechnen --pdf``: a PDF of each settlement workbook, made by LibreOffice.
 
 All letters go through ONE ``soffice`` call (starting LibreOffice costs about a second; each
 further file little). It runs with its own throw-away profile, so it neither disturbs nor
 waits for a LibreOffice the user has open, and that profile sets the German locale: the PDF
-shows ``1.234,56 €`` even on a machine whose system locale is English or ``C``. Only the
-letter (page 1, the sheet ``Abrechnung``) is exported; the trail stays in the workbook.
+shows ``1.234,56 €`` even on a machine whose system locale is English or ``C``. The whole
+workbook is exported: the letter (page 1) and the trail ``Berechnung`` it refers to.
 A missing LibreOffice, a failure or a hang become a German notice, never a traceback: the
 workbooks are written either way.
 """
@@ -23,8 +23,9 @@ from kim_excel.model import Notice, Severity
 
 TIMEOUT_SECONDS = 60 + 5  # start-up, plus per-file time added in convert_letters
 SECONDS_PER_FILE = 3
-# calc_pdf_Export with a page range: only the letter, never the trail's pages.
-PDF_FILTER = 'pdf:calc_pdf_Export:{"PageRange":{"type":"string","value":"1"}}'
+# Every sheet: the letter and the trail the letter refers to (SPEC: the trail is part of
+# the bill).
+PDF_FILTER = "pdf:calc_pdf_Export"
 INSTALL_HINT = ("Unter Debian/Ubuntu: „apt-get install libreoffice-calc-nogui“; unter Windows "
                 "LibreOffice installieren und „soffice“ in den Suchpfad (PATH) aufnehmen.")
 

@@ -108,7 +108,7 @@ def write_outputs(settlement: Settlement, names: dict[str, str], folder: Path,
                   progress: Progress | None = None, workers: int | None = None) -> list[Path]:
     """Every output file into ``folder``: the partner workbooks (in a process pool when
     there are many), the overview and the Buchungsliste."""
-    from kim_excel.workbooks import write_overview
+    from kim_excel.overview import write_overview
 
     jobs = [(r, s) for r, region in enumerate(settlement.regions)
             for s, share in enumerate(region.shares) if not share.is_employer]

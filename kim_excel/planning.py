@@ -19,14 +19,18 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from kim_excel.booking import read_booking
+from kim_excel.german import day_text, format_decimal, format_eur
 from kim_excel.model import EMPLOYER, Notice, RegionResult, Settlement, Severity, Share
-from kim_excel.money import ZERO, format_decimal, format_eur
+from kim_excel.money import ZERO
 from kim_excel.report import count
+from kim_excel.styles import Styles, add_sheet, new_workbook
+from kim_excel.xlsx.sheet import Sheet, as_datetime, relative, setup_page
+from kim_excel.xlsx.trail import net_formula
 
 PLAN_BANNER = ("PLANZAHLEN – keine Abrechnung. Die verbindlichen Beträge ergeben sich erst aus "
                "der Jahresabrechnung nach § 2 der Kooperationsvereinbarung.")
@@ -234,25 +238,18 @@ def sheet_names(names: list[str], reserved: tuple[str, ...]) -> dict[str, str]:
 
 def plan_workbook_bytes(plan: Plan) -> bytes:
     """``Planung_<J>.xlsx`` as bytes: the same plan gives the same bytes."""
-    import xlsxwriter
-
     buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                      "strings_to_urls": False})
     s = plan.settlement
-    authors = ", ".join(r.employer.full_name for r in s.regions) or "kim-excel"
-    stamp = s.latest_date
-    wb.set_properties({
+    wb = new_workbook(buffer, {
         "title": f"Kommunales Case-Management – Planzahlen {plan.year}",
         "subject": "Planzahlen für den Haushalt (keine Abrechnung)",
-        "author": authors,
+        "author": ", ".join(r.employer.full_name for r in s.regions) or "kim-excel",
         "comments": "Erstellt mit kim-excel planen",
-        "created": datetime(stamp.year, stamp.month, stamp.day),
+        "created": as_datetime(s.latest_date),
     })
-    fmt = PlanFormats(wb)
     parties = [share.party.name for region in s.regions for share in region.shares]
     names = sheet_names(parties, ("Übersicht",))
-    writer = PlanWriter(wb, fmt, plan)
+    writer = PlanWriter(wb, Styles(wb), plan)
     writer.overview(names)
     for figures in plan.employers():
         writer.employer_sheet(names[figures.region.employer.name], figures)
@@ -262,52 +259,7 @@ def plan_workbook_bytes(plan: Plan) -> bytes:
     return buffer.getvalue()
 
 
-class PlanFormats:
-    """The plan workbook's styles, defined once."""
-
-    EUR = '#,##0.00 "€"'
-    SIGNED = '+#,##0.00 "€";-#,##0.00 "€";0.00 "€"'
-
-    def __init__(self, wb):
-        base = {"font_name": "Arial", "font_size": 10, "valign": "vcenter"}
-
-        def add(**props):
-            return wb.add_format({**base, **props})
-
-        self.title = add(bold=True, font_size=14)
-        self.subtitle = add(font_size=11)
-        self.banner = add(bold=True, font_color="#FFFFFF", bg_color="#C00000", text_wrap=True,
-                          border=1, align="center")
-        self.small = add(font_size=9, font_color="#595959", text_wrap=True, valign="top")
-        self.note = add(font_size=9, font_color="#595959", indent=1)
-        self.section = add(bold=True, font_size=11, bottom=1)
-        self.head = add(bold=True, bg_color="#D9E1F2", border=1, text_wrap=True)
-        self.head_num = add(bold=True, bg_color="#D9E1F2", border=1, text_wrap=True,
-                            align="right")
-        self.text = add(border=1)
-        self.text_right = add(border=1, align="right")
-        self.link = add(border=1, font_color="#0563C1", underline=1)
-        self.text_bold = add(border=1, bold=True)
-        self.eur = add(border=1, num_format=self.EUR)
-        self.eur_bold = add(border=1, num_format=self.EUR, bold=True)
-        self.signed = add(border=1, num_format=self.SIGNED)
-        self.signed_bold = add(border=1, num_format=self.SIGNED, bold=True, bg_color="#F2F2F2")
-        self.pct = add(border=1, num_format="0.00 %")
-        self.vzae = add(border=1, num_format="0.0###")
-        self.plain = add()
-
-
-def cell(row: int, col: int) -> str:
-    from xlsxwriter.utility import xl_rowcol_to_cell
-
-    return xl_rowcol_to_cell(row, col)
-
-
-def money_float(value: Decimal) -> float:
-    return float(value.quantize(Decimal("0.01")))
-
-
-def excel_number(value: Decimal) -> str:
+def excel_number(value) -> str:
     """A number literal for a formula: Excel keeps 15 significant digits (2/3 of a key)."""
     return repr(float(value))
 
@@ -315,101 +267,95 @@ def excel_number(value: Decimal) -> str:
 class PlanWriter:
     """Writes the sheets; every derived figure is a formula carrying its computed value."""
 
-    def __init__(self, wb, fmt: PlanFormats, plan: Plan):
-        self.wb, self.f, self.plan = wb, fmt, plan
+    def __init__(self, wb, styles: Styles, plan: Plan):
+        self.wb, self.styles, self.plan = wb, styles, plan
         self.prev = plan.previous
 
     # -- frame shared by every sheet
 
-    def sheet(self, name: str, widths: tuple[int, ...], heading: str, subheading: str):
-        ws = self.wb.add_worksheet(name)
-        ws.hide_gridlines(2)
-        ws.set_paper(9)  # A4
-        ws.set_portrait()
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.6, right=0.6, top=0.9, bottom=0.8)
-        ws.set_header(f'&C&"Arial,Bold"&12&KC00000PLANZAHLEN {self.plan.year} – keine Abrechnung')
-        ws.set_footer("&L&8&F – &A&R&8Seite &P von &N")
-        for col, width in enumerate(widths):
-            ws.set_column(col, col, width)
+    def sheet(self, name: str, widths: tuple[int, ...], heading: str, subheading: str) -> Sheet:
+        sheet = Sheet(add_sheet(self.wb, name), self.styles, name)
+        setup_page(sheet.ws, margins=(0.6, 0.6, 0.9, 0.8), widths=widths, protect=False,
+                   header=f'&C&"Arial,Bold"&12&KC00000PLANZAHLEN {self.plan.year} – '
+                          f"keine Abrechnung")
         last = len(widths) - 1
-        ws.write_string(0, 0, heading, self.f.title)
-        ws.write_string(1, 0, subheading, self.f.subtitle)
-        ws.merge_range(2, 0, 2, last, PLAN_BANNER, self.f.banner)
-        ws.set_row(2, 30)
+        sheet.text(0, 0, heading, "plan_title")
+        sheet.text(1, 0, subheading, "subtitle")
+        sheet.merged(2, 0, last, PLAN_BANNER, "plan_banner")
+        sheet.ws.set_row(2, 30)
         s = self.plan.settlement
         sources = ", ".join(self.plan.sources) or "der Eingabe"
-        note = (f"Stand: {s.latest_date:%d.%m.%Y} · Grundlage: geplante Kosten für "
+        note = (f"Stand: {day_text(s.latest_date)} · Grundlage: geplante Kosten für "
                 f"{self.plan.year} aus {sources} · Förderbetrag je VZÄ "
                 f"{format_eur(s.subsidy_rate)}")
-        ws.merge_range(3, 0, 3, last, note, self.f.small)
-        ws.set_row(3, 26)
-        return ws
+        sheet.merged(3, 0, last, note, "note_wrap")
+        sheet.ws.set_row(3, 26)
+        return sheet
 
     # -- Übersicht
 
     def overview(self, names: dict[str, str]) -> None:
-        s, prev, f = self.plan.settlement, self.prev, self.f
-        ws = self.sheet("Übersicht", (10, 24, 22, 10, 17, 17, 17),
-                        f"Kommunales Case-Management – Planzahlen {self.plan.year}",
-                        "Übersicht aller Regionen und Kommunen")
+        s, prev = self.plan.settlement, self.prev
+        sheet = self.sheet("Übersicht", (10, 24, 22, 10, 17, 17, 17),
+                           f"Kommunales Case-Management – Planzahlen {self.plan.year}",
+                           "Übersicht aller Regionen und Kommunen")
         row = 5
-        ws.write_string(row, 0, "Regionen", f.section)
+        sheet.text(row, 0, "Regionen", "plan_section")
         row += 1
         for col, head in ((0, "Region"), (1, "Anstellungskörperschaft"), (4, "Gesamtkosten"),
                           (5, "Kostenerstattungen"), (6, "Eigenanteil der Region")):
-            ws.write_string(row, col, head, f.head if col < 2 else f.head_num)
-        ws.merge_range(row, 2, row, 3, "VZÄ", f.head_num)
-        ws.set_row(row, 28)
+            sheet.text(row, col, head, "plan_th" if col < 2 else "plan_th_right")
+        sheet.merged(row, 2, 3, "VZÄ", "plan_th_right")
+        sheet.ws.set_row(row, 28)
         row += 1
         for region in s.regions:
-            ws.write_string(row, 0, region.region, f.text)
-            ws.write_string(row, 1, region.employer.full_name, f.text)
-            ws.merge_range(row, 2, row, 3, float(region.vzae), f.vzae)
-            ws.write_number(row, 4, money_float(region.costs), f.eur)
-            ws.write_number(row, 5, money_float(region.subsidy), f.eur)
-            ws.write_formula(row, 6, f"={cell(row, 4)}-{cell(row, 5)}", f.eur,
-                             money_float(region.eigenanteil))
+            sheet.text(row, 0, region.region, "boxed")
+            sheet.text(row, 1, region.employer.full_name, "boxed")
+            sheet.ws.merge_range(row, 2, row, 3, "", self.styles["boxed_vzae"])
+            sheet.number(row, 2, region.vzae, "boxed_vzae")
+            sheet.number(row, 4, region.costs, "boxed_eur")
+            sheet.number(row, 5, region.subsidy, "boxed_eur")
+            sheet.formula(row, 6, f"={relative(row, 4)}-{relative(row, 5)}", region.eigenanteil,
+                          "boxed_eur")
             row += 1
         row += 1
-        ws.write_string(row, 0, "Kommunen", f.section)
+        sheet.text(row, 0, "Kommunen", "plan_section")
         row += 1
         prev_head = f"Abrechnung {prev.year}" if prev else "Vorjahr"
         heads = ("Region", "Kommune", "Rolle", "Anteil", f"Plan {self.plan.year} (netto)",
                  prev_head, "Veränderung")
         for col, head in enumerate(heads):
-            ws.write_string(row, col, head, f.head if col < 3 else f.head_num)
-        ws.set_row(row, 28)
+            sheet.text(row, col, head, "plan_th" if col < 3 else "plan_th_right")
+        sheet.ws.set_row(row, 28)
         row += 1
         for region in s.regions:
             for share in region.shares:
-                ws.write_string(row, 0, region.region, f.text)
-                ws.write_url(row, 1, f"internal:'{names[share.party.name]}'!A1", f.link,
-                             string=share.party.full_name)
-                ws.write_string(row, 2, share.party.role, f.text)
-                ws.write_number(row, 3, float(share.fraction), f.pct)
-                ws.write_number(row, 4, money_float(share.net), f.eur)
-                self._compare_cells(ws, row, 4, share.net, self.plan.previous_net(
+                sheet.text(row, 0, region.region, "boxed")
+                sheet.ws.write_url(row, 1, f"internal:'{names[share.party.name]}'!A1",
+                                   self.styles["boxed_link"], string=share.party.full_name)
+                sheet.text(row, 2, share.party.role, "boxed")
+                sheet.number(row, 3, share.fraction, "boxed_percent")
+                sheet.number(row, 4, share.net, "boxed_eur")
+                self._compare_cells(sheet, row, 4, share.net, self.plan.previous_net(
                     share.party.name))
                 row += 1
         row += 1
-        ws.merge_range(row, 0, row, 6, self._comparison_note(), f.small)
-        ws.set_row(row, 30)
-        ws.print_area(0, 0, row, 6)
+        sheet.merged(row, 0, 6, self._comparison_note(), "note_wrap")
+        sheet.ws.set_row(row, 30)
+        sheet.ws.print_area(0, 0, row, 6)
 
-    def _compare_cells(self, ws, row: int, value_col: int, now: Decimal,
+    def _compare_cells(self, sheet: Sheet, row: int, value_col: int, now: Decimal,
                        before: Decimal | None) -> None:
         """Previous value and the change (a formula) right of ``value_col``."""
-        f = self.f
         if before is None:
-            ws.write_string(row, value_col + 1, "–" if self.prev is None else "kein Wert",
-                            f.text_right)
-            ws.write_blank(row, value_col + 2, None, f.text)
+            sheet.text(row, value_col + 1, "–" if self.prev is None else "kein Wert",
+                       "boxed_right")
+            sheet.blank(row, value_col + 2, "boxed")
             return
-        ws.write_number(row, value_col + 1, money_float(before), f.eur)
-        ws.write_formula(row, value_col + 2,
-                         f"={cell(row, value_col)}-{cell(row, value_col + 1)}", f.signed,
-                         money_float(now - before))
+        sheet.number(row, value_col + 1, before, "boxed_eur")
+        sheet.formula(row, value_col + 2,
+                      f"={relative(row, value_col)}-{relative(row, value_col + 1)}",
+                      now - before, "boxed_signed")
 
     def _comparison_note(self) -> str:
         if self.prev is None:
@@ -422,103 +368,112 @@ class PlanWriter:
     # -- Anstellungskörperschaft
 
     def employer_sheet(self, name: str, fig: EmployerFigures) -> None:
-        f, region, year = self.f, fig.region, self.plan.year
+        region, year = fig.region, self.plan.year
         employer = region.employer
-        ws = self.sheet(name, (50, 18, 18, 18),
-                        f"Kommunales Case-Management – Planzahlen {year}",
-                        f"{employer.full_name} · Anstellungskörperschaft der Region "
-                        f"{region.region}")
+        sheet = self.sheet(name, (50, 18, 18, 18),
+                           f"Kommunales Case-Management – Planzahlen {year}",
+                           f"{employer.full_name} · Anstellungskörperschaft der Region "
+                           f"{region.region}")
         # Ergebnisrechnung first in the sheet's formulas, Finanzrechnung refers to it.
         fin = 5  # section row of the Finanzrechnung
         erg = fin + 4  # section row of the Ergebnisrechnung
-        r_fees, r_subsidy, r_other, r_income = erg + 1, erg + 2, erg + 3, erg + 4
-        r_personnel, r_material, r_depr, r_misc = erg + 5, erg + 6, erg + 7, erg + 8
-        r_costs, r_result = erg + 9, erg + 10
-        split = r_result + 2  # section row of the split table
+        rows = ErgebnisRows(erg)
+        split = rows.result + 2  # section row of the split table
         first_partner = split + 2
         partners = region.partner_shares
         r_own = first_partner + len(partners)
         r_total = r_own + 1
 
-        ws.write_string(fin, 0, "Auswirkungen auf die Finanzrechnung (in EUR)", f.section)
+        self._finanzrechnung(sheet, fin, rows, fig)
+        self._ergebnisrechnung(sheet, rows, fig, first_partner, r_own)
+
+        sheet.text(split, 0, f"Aufteilung des Eigenanteils der Region {region.region} "
+                             f"({region.key_basis.value})", "plan_section")
+        for col, head in enumerate(("Kommune", "Schlüssel", "Anteil", "Betrag (netto)")):
+            sheet.text(split + 1, col, head, "plan_th" if col == 0 else "plan_th_right")
+        partner_cells = (f"{relative(first_partner, 3)}:{relative(r_own - 1, 3)}"
+                         if partners else [])
+        for offset, share in enumerate(partners):
+            self._split_row(sheet, first_partner + offset, share, region, relative(r_total, 3),
+                            partner_cells)
+        own = region.employer_share
+        sheet.text(r_own, 0, f"{employer.full_name} (eigener Anteil)", "boxed_bold")
+        self._key_cells(sheet, r_own, own, region)
+        sheet.formula(r_own, 3, net_formula(own, relative(r_total, 3), "", "", partner_cells),
+                      own.net, "boxed_eur_bold")
+        sheet.merged(r_total, 0, 2, f"Eigenanteil der Region {region.region} "
+                                    f"(Gesamtkosten − Kostenerstattungen)", "boxed_bold")
+        sheet.formula(r_total, 3, f"={relative(rows.costs, 1)}-{relative(rows.subsidy, 1)}",
+                      region.eigenanteil, "boxed_eur_bold")
+
+        row = self._comparison_table(sheet, r_total + 2, [
+            ("Eigenanteil (eigener Anteil)", relative(r_own, 3), own.net,
+             self.plan.previous_net(employer.name)),
+            ("Leistungsentgelte", relative(rows.fees, 1), fig.fees,
+             self.prev.fees.get(employer.name) if self.prev else None),
+            (f"Eigenanteil der Region {region.region}", relative(r_total, 3),
+             region.eigenanteil,
+             self.prev.eigenanteil.get(region.region) if self.prev else None),
+        ])
+        sheet.ws.print_area(0, 0, row, 3)
+
+    def _finanzrechnung(self, sheet: Sheet, fin: int, rows: ErgebnisRows,
+                        fig: EmployerFigures) -> None:
+        sheet.text(fin, 0, "Auswirkungen auf die Finanzrechnung (in EUR)", "plan_section")
         heads = ("Gesamtkosten der Maßnahme", "Objektbezogene Einnahmen (Zuschüsse, Beiträge)",
                  "Sonstige Einzahlungen (Leistungsentgelte)", "Eigenanteil")
         for col, head in enumerate(heads):
-            ws.write_string(fin + 1, col, head, f.head if col == 0 else f.head_num)
-        ws.set_row(fin + 1, 42)
-        ws.write_formula(fin + 2, 0, f"={cell(r_costs, 1)}", f.eur_bold, money_float(fig.costs))
-        ws.write_formula(fin + 2, 1, f"={cell(r_subsidy, 1)}", f.eur_bold,
-                         money_float(fig.subsidy))
-        ws.write_formula(fin + 2, 2, f"={cell(r_fees, 1)}", f.eur_bold, money_float(fig.fees))
-        ws.write_formula(fin + 2, 3, f"={cell(fin + 2, 0)}-{cell(fin + 2, 1)}-{cell(fin + 2, 2)}",
-                         f.eur_bold, money_float(fig.eigenanteil))
+            sheet.text(fin + 1, col, head, "plan_th" if col == 0 else "plan_th_right")
+        sheet.ws.set_row(fin + 1, 42)
+        r = fin + 2
+        sheet.formula(r, 0, f"={relative(rows.costs, 1)}", fig.costs, "boxed_eur_bold")
+        sheet.formula(r, 1, f"={relative(rows.subsidy, 1)}", fig.subsidy, "boxed_eur_bold")
+        sheet.formula(r, 2, f"={relative(rows.fees, 1)}", fig.fees, "boxed_eur_bold")
+        sheet.formula(r, 3, f"={relative(r, 0)}-{relative(r, 1)}-{relative(r, 2)}",
+                      fig.eigenanteil, "boxed_eur_bold")
 
-        ws.write_string(erg, 0, "Auswirkungen auf die Ergebnisrechnung (in EUR, jährlich)",
-                        f.section)
-        ws.write_formula(r_fees, 1, f"=SUM({cell(first_partner, 3)}:{cell(r_own - 1, 3)})"
-                         if partners else "=0", f.eur, money_float(fig.fees))
-        ws.write_number(r_subsidy, 1, money_float(fig.subsidy), f.eur)
-        ws.write_number(r_other, 1, 0, f.eur)
-        ws.write_formula(r_income, 1, f"=SUM({cell(r_fees, 1)}:{cell(r_other, 1)})", f.eur_bold,
-                         money_float(fig.income))
-        ws.write_number(r_personnel, 1, money_float(fig.personnel), f.eur)
-        ws.write_number(r_material, 1, money_float(fig.material), f.eur)
-        ws.write_number(r_depr, 1, 0, f.eur)
-        ws.write_number(r_misc, 1, 0, f.eur)
-        ws.write_formula(r_costs, 1, f"=SUM({cell(r_personnel, 1)}:{cell(r_misc, 1)})",
-                         f.eur_bold, money_float(fig.costs))
-        ws.write_formula(r_result, 1, f"={cell(r_income, 1)}-{cell(r_costs, 1)}", f.signed_bold,
-                         money_float(fig.result))
-        subsidy_note = self._subsidy_note(region)
+    def _ergebnisrechnung(self, sheet: Sheet, rows: ErgebnisRows, fig: EmployerFigures,
+                          first_partner: int, r_own: int) -> None:
+        region = fig.region
+        sheet.text(rows.section, 0, "Auswirkungen auf die Ergebnisrechnung (in EUR, jährlich)",
+                   "plan_section")
+        fees = (f"=SUM({relative(first_partner, 3)}:{relative(r_own - 1, 3)})"
+                if region.partner_shares else "=0")
+        sheet.formula(rows.fees, 1, fees, fig.fees, "boxed_eur")
+        sheet.number(rows.subsidy, 1, fig.subsidy, "boxed_eur")
+        sheet.number(rows.other, 1, 0, "boxed_eur")
+        sheet.formula(rows.income, 1, f"=SUM({relative(rows.fees, 1)}:{relative(rows.other, 1)})",
+                      fig.income, "boxed_eur_bold")
+        sheet.number(rows.personnel, 1, fig.personnel, "boxed_eur")
+        sheet.number(rows.material, 1, fig.material, "boxed_eur")
+        sheet.number(rows.depreciation, 1, 0, "boxed_eur")
+        sheet.number(rows.misc, 1, 0, "boxed_eur")
+        sheet.formula(rows.costs, 1,
+                      f"=SUM({relative(rows.personnel, 1)}:{relative(rows.misc, 1)})",
+                      fig.costs, "boxed_eur_bold")
+        sheet.formula(rows.result, 1, f"={relative(rows.income, 1)}-{relative(rows.costs, 1)}",
+                      fig.result, "boxed_signed_bold")
         labels = {
-            r_fees: ("Leistungsentgelte", "Anteile der Partnerkommunen (siehe unten)"),
-            r_subsidy: ("Kostenerstattungen", subsidy_note),
-            r_other: ("sonstige Erträge", ""),
-            r_income: ("Summe der Erträge", ""),
-            r_personnel: ("Personalaufwendungen",
-                          f"{count(len(region.positions), 'Stelle', 'Stellen')}, "
-                          f"{format_decimal(region.vzae)} VZÄ"),
-            r_material: ("Aufwendungen für Sach- und Dienstleistungen",
-                         "Ausstattung, Stellenbesetzung, Verwaltung"),
-            r_depr: ("Abschreibungen (netto, d. h. nach Auflösung SoPo)", ""),
-            r_misc: ("sonstige Aufwendungen", ""),
-            r_costs: ("Summe der Aufwendungen", ""),
-            r_result: ("Überschuss (+) / Defizit (−)", "Erträge − Aufwendungen = −Eigenanteil"),
+            rows.fees: ("Leistungsentgelte", "Anteile der Partnerkommunen (siehe unten)"),
+            rows.subsidy: ("Kostenerstattungen", self._subsidy_note(region)),
+            rows.other: ("sonstige Erträge", ""),
+            rows.income: ("Summe der Erträge", ""),
+            rows.personnel: ("Personalaufwendungen",
+                             f"{count(len(region.positions), 'Stelle', 'Stellen')}, "
+                             f"{format_decimal(region.vzae)} VZÄ"),
+            rows.material: ("Aufwendungen für Sach- und Dienstleistungen",
+                            "Ausstattung, Stellenbesetzung, Verwaltung"),
+            rows.depreciation: ("Abschreibungen (netto, d. h. nach Auflösung SoPo)", ""),
+            rows.misc: ("sonstige Aufwendungen", ""),
+            rows.costs: ("Summe der Aufwendungen", ""),
+            rows.result: ("Überschuss (+) / Defizit (−)",
+                          "Erträge − Aufwendungen = −Eigenanteil"),
         }
         for row, (label, note) in labels.items():
-            bold = row in (r_income, r_costs, r_result)
-            ws.write_string(row, 0, label, f.text_bold if bold else f.text)
+            bold = row in (rows.income, rows.costs, rows.result)
+            sheet.text(row, 0, label, "boxed_bold" if bold else "boxed")
             if note:
-                ws.merge_range(row, 2, row, 3, note, f.note)
-
-        ws.write_string(split, 0, f"Aufteilung des Eigenanteils der Region {region.region} "
-                                  f"({region.key_basis.value})", f.section)
-        for col, head in enumerate(("Kommune", "Schlüssel", "Anteil", "Betrag (netto)")):
-            ws.write_string(split + 1, col, head, f.head if col == 0 else f.head_num)
-        for offset, share in enumerate(partners):
-            self._split_row(ws, first_partner + offset, share, region, r_total)
-        own = region.employer_share
-        ws.write_string(r_own, 0, f"{employer.full_name} (eigener Anteil)", f.text_bold)
-        self._key_cells(ws, r_own, own, region)
-        partner_sum = f"SUM({cell(first_partner, 3)}:{cell(r_own - 1, 3)})" if partners else "0"
-        ws.write_formula(r_own, 3, f"={cell(r_total, 3)}-{partner_sum}", f.eur_bold,
-                         money_float(own.net))
-        ws.merge_range(r_total, 0, r_total, 2, f"Eigenanteil der Region {region.region} "
-                                               f"(Gesamtkosten − Kostenerstattungen)",
-                       f.text_bold)
-        ws.write_formula(r_total, 3, f"={cell(r_costs, 1)}-{cell(r_subsidy, 1)}", f.eur_bold,
-                         money_float(region.eigenanteil))
-
-        row = r_total + 2
-        row = self._comparison_table(ws, row, [
-            ("Eigenanteil (eigener Anteil)", cell(r_own, 3), own.net,
-             self.plan.previous_net(employer.name)),
-            ("Leistungsentgelte", cell(r_fees, 1), fig.fees,
-             self.prev.fees.get(employer.name) if self.prev else None),
-            (f"Eigenanteil der Region {region.region}", cell(r_total, 3), region.eigenanteil,
-             self.prev.eigenanteil.get(region.region) if self.prev else None),
-        ])
-        ws.print_area(0, 0, row, 3)
+                sheet.merged(row, 2, 3, note, "plan_note")
 
     def _subsidy_note(self, region: RegionResult) -> str:
         s = self.plan.settlement
@@ -529,90 +484,107 @@ class PlanWriter:
         return (f"Landesförderung {format_decimal(region.vzae)} VZÄ × "
                 f"{format_eur(s.subsidy_rate)} je Jahr")
 
-    def _key_cells(self, ws, row: int, share: Share, region: RegionResult) -> None:
-        f = self.f
-        ws.write_string(row, 1, f"{format_decimal(share.key)} von "
-                                f"{format_decimal(region.key_total)}", f.text)
-        ws.write_number(row, 2, float(share.fraction), f.pct)
+    def _key_cells(self, sheet: Sheet, row: int, share: Share, region: RegionResult) -> None:
+        sheet.text(row, 1, f"{format_decimal(share.key)} von "
+                           f"{format_decimal(region.key_total)}", "boxed")
+        sheet.number(row, 2, share.fraction, "boxed_percent")
 
-    def _split_row(self, ws, row: int, share: Share, region: RegionResult,
-                   r_total: int) -> None:
-        """A partner's share: ``ROUND(Eigenanteil × key / sum of keys; 2)`` (R7)."""
-        f = self.f
-        ws.write_string(row, 0, share.party.full_name, f.text)
-        self._key_cells(ws, row, share, region)
-        key, total = excel_number(share.key), excel_number(region.key_total)
-        ws.write_formula(row, 3, f"=ROUND({cell(r_total, 3)}*{key}/{total},2)", f.eur,
-                         money_float(share.net))
+    def _split_row(self, sheet: Sheet, row: int, share: Share, region: RegionResult,
+                   eigenanteil: str, partner_cells) -> None:
+        """A partner's share by the one R7 formula of the trail (cent correction included)."""
+        sheet.text(row, 0, share.party.full_name, "boxed")
+        self._key_cells(sheet, row, share, region)
+        formula = net_formula(share, eigenanteil, excel_number(share.key),
+                              excel_number(region.key_total), partner_cells)
+        sheet.formula(row, 3, formula, share.net, "boxed_eur")
 
-    def _comparison_table(self, ws, row: int, rows) -> int:
+    def _comparison_table(self, sheet: Sheet, row: int, rows) -> int:
         """Plan against the last settled year; returns the row after the table."""
-        f, year = self.f, self.plan.year
-        ws.write_string(row, 0, "Veränderung gegenüber der letzten Abrechnung", f.section)
+        year = self.plan.year
+        sheet.text(row, 0, "Veränderung gegenüber der letzten Abrechnung", "plan_section")
         row += 1
         prev_head = f"Abrechnung {self.prev.year}" if self.prev else "Vorjahr"
         for col, head in enumerate(("", f"Plan {year}", prev_head, "Veränderung")):
-            ws.write_string(row, col, head, f.head if col == 0 else f.head_num)
+            sheet.text(row, col, head, "plan_th" if col == 0 else "plan_th_right")
         row += 1
         for label, ref, now, before in rows:
-            ws.write_string(row, 0, label, f.text)
-            ws.write_formula(row, 1, f"={ref}", f.eur, money_float(now))
-            self._compare_cells(ws, row, 1, now, before)
+            sheet.text(row, 0, label, "boxed")
+            sheet.formula(row, 1, f"={ref}", now, "boxed_eur")
+            self._compare_cells(sheet, row, 1, now, before)
             row += 1
-        ws.merge_range(row, 0, row, 3, self._comparison_note(), f.small)
-        ws.set_row(row, 30)
+        sheet.merged(row, 0, 3, self._comparison_note(), "note_wrap")
+        sheet.ws.set_row(row, 30)
         return row
 
     # -- Partnerkommune
 
     def partner_sheet(self, name: str, region: RegionResult, share: Share) -> None:
-        f, year = self.f, self.plan.year
+        year = self.plan.year
         employer = region.employer
-        ws = self.sheet(name, (50, 18, 18, 18),
-                        f"Kommunales Case-Management – Planzahlen {year}",
-                        f"{share.party.full_name} · Partnerkommune der Region {region.region}")
+        sheet = self.sheet(name, (50, 18, 18, 18),
+                           f"Kommunales Case-Management – Planzahlen {year}",
+                           f"{share.party.full_name} · Partnerkommune der Region {region.region}")
         row = 5
-        ws.write_string(row, 0, f"Erwartete Zahlung an {employer.full_name} (Eigenanteil "
-                                f"{year})", f.section)
+        sheet.text(row, 0, f"Erwartete Zahlung an {employer.full_name} (Eigenanteil {year})",
+                   "plan_section")
         r_region, r_key, r_net = row + 1, row + 2, row + 3
-        ws.write_string(r_region, 0, f"Eigenanteil der Region {region.region} "
-                                     f"(Gesamtkosten − Landesförderung)", f.text)
-        ws.write_number(r_region, 1, money_float(region.eigenanteil), f.eur)
-        ws.merge_range(r_region, 2, r_region, 3, f"{format_eur(region.costs)} − "
-                                                 f"{format_eur(region.subsidy)}", f.note)
-        ws.write_string(r_key, 0, f"Schlüssel ({region.key_basis.value})", f.text)
-        ws.write_number(r_key, 1, float(share.fraction), f.pct)
-        ws.merge_range(r_key, 2, r_key, 3, f"{format_decimal(share.key)} von "
-                                           f"{format_decimal(region.key_total)}", f.note)
-        key, total = excel_number(share.key), excel_number(region.key_total)
-        ws.write_string(r_net, 0, "Anteil (netto)", f.text_bold)
-        ws.write_formula(r_net, 1, f"=ROUND({cell(r_region, 1)}*{key}/{total},2)", f.eur_bold,
-                         money_float(share.net))
-        row = r_net + 1
-        r_pay = r_net
-        if region.terms.vat_rate > 0:
-            r_vat, r_pay = r_net + 1, r_net + 2
-            rate = excel_number(region.terms.vat_rate)
-            ws.write_string(r_vat, 0, f"Umsatzsteuer ({format_decimal(region.terms.vat_rate * 100)}"
-                                      f" %)", f.text)
-            ws.write_formula(r_vat, 1, f"=ROUND({cell(r_net, 1)}*{rate},2)", f.eur,
-                             money_float(share.vat))
-            ws.write_string(r_pay, 0, "Erwartete Zahlung (brutto)", f.text_bold)
-            ws.write_formula(r_pay, 1, f"={cell(r_net, 1)}+{cell(r_vat, 1)}", f.eur_bold,
-                             money_float(share.gross))
-            row = r_pay + 1
-        row += 1
-        ws.write_string(row, 0, "Auswirkungen auf die Ergebnisrechnung (in EUR, jährlich)",
-                        f.section)
-        ws.write_string(row + 1, 0, f"Aufwendungen (Kostenerstattung an {employer.full_name})",
-                        f.text)
-        ws.write_formula(row + 1, 1, f"={cell(r_pay, 1)}", f.eur, money_float(share.gross))
-        ws.write_string(row + 2, 0, "Überschuss (+) / Defizit (−)", f.text_bold)
-        ws.write_formula(row + 2, 1, f"=-{cell(row + 1, 1)}", f.signed_bold,
-                         money_float(-share.gross))
-        row += 4
-        row = self._comparison_table(ws, row, [
-            ("Anteil (netto)", cell(r_net, 1), share.net,
+        sheet.text(r_region, 0, f"Eigenanteil der Region {region.region} "
+                                f"(Gesamtkosten − Landesförderung)", "boxed")
+        sheet.number(r_region, 1, region.eigenanteil, "boxed_eur")
+        sheet.merged(r_region, 2, 3, f"{format_eur(region.costs)} − "
+                                     f"{format_eur(region.subsidy)}", "plan_note")
+        sheet.text(r_key, 0, f"Schlüssel ({region.key_basis.value})", "boxed")
+        sheet.number(r_key, 1, share.fraction, "boxed_percent")
+        sheet.merged(r_key, 2, 3, f"{format_decimal(share.key)} von "
+                                  f"{format_decimal(region.key_total)}", "plan_note")
+        sheet.text(r_net, 0, "Anteil (netto)", "boxed_bold")
+        formula = net_formula(share, relative(r_region, 1), excel_number(share.key),
+                              excel_number(region.key_total), [])
+        sheet.formula(r_net, 1, formula, share.net, "boxed_eur_bold")
+        r_pay = self._partner_vat(sheet, region, share, r_net)
+        row = r_pay + 2
+        sheet.text(row, 0, "Auswirkungen auf die Ergebnisrechnung (in EUR, jährlich)",
+                   "plan_section")
+        sheet.text(row + 1, 0, f"Aufwendungen (Kostenerstattung an {employer.full_name})",
+                   "boxed")
+        sheet.formula(row + 1, 1, f"={relative(r_pay, 1)}", share.gross, "boxed_eur")
+        sheet.text(row + 2, 0, "Überschuss (+) / Defizit (−)", "boxed_bold")
+        sheet.formula(row + 2, 1, f"=-{relative(row + 1, 1)}", -share.gross,
+                      "boxed_signed_bold")
+        row = self._comparison_table(sheet, row + 4, [
+            ("Anteil (netto)", relative(r_net, 1), share.net,
              self.plan.previous_net(share.party.name)),
         ])
-        ws.print_area(0, 0, row, 3)
+        sheet.ws.print_area(0, 0, row, 3)
+
+    def _partner_vat(self, sheet: Sheet, region: RegionResult, share: Share, r_net: int) -> int:
+        """VAT and the gross payment below the net share; returns the row of the payment."""
+        if region.terms.vat_rate <= 0:
+            return r_net
+        r_vat, r_pay = r_net + 1, r_net + 2
+        rate = excel_number(region.terms.vat_rate)
+        sheet.text(r_vat, 0, f"Umsatzsteuer ({format_decimal(region.terms.vat_rate * 100)} %)",
+                   "boxed")
+        sheet.formula(r_vat, 1, f"=ROUND({relative(r_net, 1)}*{rate},2)", share.vat, "boxed_eur")
+        sheet.text(r_pay, 0, "Erwartete Zahlung (brutto)", "boxed_bold")
+        sheet.formula(r_pay, 1, f"={relative(r_net, 1)}+{relative(r_vat, 1)}", share.gross,
+                      "boxed_eur_bold")
+        return r_pay
+
+
+@dataclass(frozen=True)
+class ErgebnisRows:
+    """Rows of the Ergebnisrechnung below its section row."""
+
+    section: int
+
+    fees = property(lambda self: self.section + 1)
+    subsidy = property(lambda self: self.section + 2)
+    other = property(lambda self: self.section + 3)
+    income = property(lambda self: self.section + 4)
+    personnel = property(lambda self: self.section + 5)
+    material = property(lambda self: self.section + 6)
+    depreciation = property(lambda self: self.section + 7)
+    misc = property(lambda self: self.section + 8)
+    costs = property(lambda self: self.section + 9)
+    result = property(lambda self: self.section + 10)

@@ -29,6 +29,7 @@ ROW_HEIGHT = 12.75  # points, one line of Arial 10
 
 EUR = '#,##0.00 "€"'
 EUR_WHOLE = '#,##0 "€"'
+SIGNED_EUR = '+#,##0.00 "€";-#,##0.00 "€";0.00 "€"'
 DATE = "DD.MM.YYYY"
 PERCENT = "0.00 %"
 VZAE = "0.0###"
@@ -102,6 +103,29 @@ _STYLES: dict[str, dict[str, object]] = {
     "check_ok": {"num_format": EUR, "bold": True, "font_color": "#006100",
                  "bg_color": "#C6EFCE", "top": 1, "top_color": BORDER},
     "check_bad": {"font_color": "#9C0006", "bg_color": "#FFC7CE"},
+    # the plan (Planung_<J>.xlsx): boxed tables as in a council paper
+    "plan_title": {"bold": True, "font_size": 14, "valign": "vcenter"},
+    "subtitle": {"font_size": 11, "valign": "vcenter"},
+    "plan_banner": {"bold": True, "font_color": "#FFFFFF", "bg_color": "#C00000",
+                    "text_wrap": True, "border": 1, "align": "center", "valign": "vcenter"},
+    "note_wrap": {"font_size": 9, "font_color": GREY, "text_wrap": True, "valign": "top"},
+    "plan_note": {"font_size": 9, "font_color": GREY, "indent": 1, "valign": "vcenter"},
+    "plan_section": {"bold": True, "font_size": 11, "bottom": 1, "valign": "vcenter"},
+    "plan_th": {"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True,
+                "valign": "vcenter"},
+    "plan_th_right": {"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True,
+                      "align": "right", "valign": "vcenter"},
+    "boxed": {"border": 1, "valign": "vcenter"},
+    "boxed_right": {"border": 1, "align": "right", "valign": "vcenter"},
+    "boxed_bold": {"border": 1, "bold": True, "valign": "vcenter"},
+    "boxed_link": {"border": 1, "font_color": "#0563C1", "underline": 1, "valign": "vcenter"},
+    "boxed_eur": {"border": 1, "num_format": EUR, "valign": "vcenter"},
+    "boxed_eur_bold": {"border": 1, "num_format": EUR, "bold": True, "valign": "vcenter"},
+    "boxed_signed": {"border": 1, "num_format": SIGNED_EUR, "valign": "vcenter"},
+    "boxed_signed_bold": {"border": 1, "num_format": SIGNED_EUR, "bold": True,
+                          "bg_color": "#F2F2F2", "valign": "vcenter"},
+    "boxed_percent": {"border": 1, "num_format": PERCENT, "valign": "vcenter"},
+    "boxed_vzae": {"border": 1, "num_format": VZAE, "valign": "vcenter"},
 }
 
 
@@ -130,7 +154,7 @@ def new_workbook(path, properties: dict[str, object]):
     import xlsxwriter
 
     options = {**WORKBOOK_OPTIONS, "default_format_properties": dict(FONT)}  # xlsxwriter mutates it
-    workbook = xlsxwriter.Workbook(str(path), options)
+    workbook = xlsxwriter.Workbook(path if hasattr(path, "write") else str(path), options)
     workbook.set_properties(properties)
     return workbook
 

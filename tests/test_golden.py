@@ -67,7 +67,7 @@ def test_the_snapshots_hold_the_key_cells():
     assert "Mit freundlichen Grüßen" in texts
     assert any(c.get("formula") and c["value"] == 6875 for c in letter["Abrechnung"][
         "cells"].values())
-    assert letter["Abrechnung"]["print"]["footer_right"] == ""  # a one-page letter
+    assert letter["Abrechnung"]["print"]["footer_right"] == "Seite &P von &N"  # of the PDF
     assert letter["Berechnung"]["print"]["footer_right"] == "Seite &P von &N"
     for name in ("Uebersicht_2024.json", "Planung_2024.json"):
         sheets = json.loads((GOLDEN / name).read_text("utf-8"))

@@ -33,11 +33,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.model import Severity
+from kim_excel.german import german_number, iban_groups
 from kim_excel.pipeline import load_settlement, partner_file_names, run_settlement, write_outputs
-from kim_excel.workbooks import german_number, iban_groups
 from tests.builders import example_2024, write
 from tests.libreoffice import formula_mismatches, recalculate, tamper_cached_value
+from tests.runner import run_kim
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2025, 1, 10)
@@ -149,6 +149,12 @@ class Letter:
     def detail(self, label: str) -> str:
         return self.sheet.cell(self.row_of(label), 2).value
 
+    def info(self, label: str):
+        """A value of the information block beside the address (label in column B)."""
+        rows = [c.row for c in self.sheet["B"] if c.value == label]
+        assert len(rows) == 1, f"{label!r} appears {len(rows)} times in {self.path.name}"
+        return self.sheet.cell(rows[0], 3).value
+
     def value_after(self, label: str):
         return self.sheet.cell(self.row_of(label), 2).value
 
@@ -180,7 +186,10 @@ def test_billerbeck_letter_shows_the_nord_figures_of_the_example(outputs):
     assert bill.value_after("Fällig am") == datetime(2025, 4, 1)
     assert bill.value_after("IBAN") == "DE26 4015 4530 0000 1234 56"
     assert bill.value_after("Empfänger") == "Stadt Coesfeld"
-    assert bill.value_after("Verwendungszweck") == "KIM-2024-BILL Eigenanteil Case-Management 2024"
+    # One Verwendungszweck (references.py): Kassenzeichen, Rechnungsnummer, topic, year.
+    assert bill.value_after("Verwendungszweck") == \
+        "KIM-2024-BILL Rechnung 2024-Billerbeck Eigenanteil Case-Management 2024"
+    assert bill.info("Rechnungsnummer") == "2024-Billerbeck"
     texts = bill.texts()
     assert "Kommunales Case-Management – Abrechnung des Eigenanteils 2024" in texts
     assert "Stadt Billerbeck" in texts and "48727 Billerbeck" in texts  # the recipient
@@ -199,9 +208,12 @@ def test_nordkirchen_letter_reads_as_a_refund(outputs):
     assert not refund.has("Zu zahlender Betrag")
     assert not refund.has("IBAN")  # no request to pay into the employer's account
     assert refund.value_after("Erstattung bis zum") == datetime(2025, 4, 1)
-    # Süd positions were filled 7,5 to 12 months: the letter says the subsidy is pro rata.
+    # Süd positions were filled 7,5 and 12 months: the letter says so in plain words.
     assert refund.detail("abzüglich Landesförderung") == \
-        "57.000,00 € je VZÄ und Jahr, anteilig nach besetzten Monaten (7,5 bis 12)"
+        "57.000,00 € je VZÄ und Jahr, anteilig: eine Stelle 7,5 von 12 Monaten, zwei Stellen " \
+        "ganzjährig"
+    assert refund.value_after("Verwendungszweck") == \
+        "KIM-2024-NORD Rechnung 2024-Nordkirchen Eigenanteil Case-Management 2024"
 
 
 def test_olfen_and_nottuln_letters(outputs):
@@ -281,7 +293,10 @@ def test_every_derived_figure_is_a_formula_with_its_value(outputs):
 def test_trail_lists_every_position_sachkosten_line_and_party_of_the_region(outputs):
     """§ 1 Nr. 6: each partner can check its bill against the others'."""
     trail = letter(outputs, "beispiel", "Olfen").values["Berechnung"]
-    rows = {c.value: c.row for c in trail["A"] if isinstance(c.value, str)}
+    rows: dict[str, int] = {}
+    for c in trail["A"]:  # the first row of a name: the split (section 5 lists advances)
+        if isinstance(c.value, str):
+            rows.setdefault(c.value, c.row)
     for label in ("Case-Management Süd 1", "Case-Management Süd 2", "Case-Management Süd 3",
                   "Arbeitsplätze", "Anzeigen, Verfahren", "Pauschale"):
         assert label in rows
@@ -397,9 +412,8 @@ def test_properties_protection_and_print_setup(outputs):
     for ws in wb.worksheets:
         assert ws.protection.sheet is True and not ws.protection.password
         assert ws.page_setup.paperSize == 9
-        assert "&F" in ws.oddFooter.left.text  # the one-page letter has no page number
-        assert ws.oddFooter.right.text == (None if ws.title == "Abrechnung"
-                                           else "Seite &P von &N")
+        assert ws.oddFooter.right.text == "Seite &P von &N"  # pages of the printout
+        assert "&F" not in ws.oddFooter.left.text  # no file name on paper or in a PDF
         assert ws.sheet_view.showGridLines is False
     page = wb["Abrechnung"]
     assert page.page_setup.orientation == "portrait"
@@ -587,29 +601,39 @@ def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tm
 
 @pytest.mark.slow
 @pytest.mark.libreoffice
-def test_pdf_of_each_letter_is_one_a4_page_in_german_notation(tmp_path):
-    """``abrechnen --pdf``: one PDF per letter next to its workbook, exactly one A4 page,
-    with 6.875,00 € (German notation, whatever the machine's locale)."""
-    result = run(example_2024(), tmp_path, pdf=True)
-    letters = sorted(result.folder.glob("Abrechnung_2024_*.xlsx"))
-    pdfs = sorted(result.folder.glob("Abrechnung_2024_*.pdf"))
+def test_pdf_of_each_letter_is_the_whole_workbook_letter_and_trail(tmp_path):
+    """``kim-excel abrechnen --pdf``: one PDF per letter next to its workbook, with both
+    sheets: page 1 the letter (6.875,00 €, German notation whatever the machine's locale),
+    page 2 the trail „Berechnung“ the letter refers to. The footers count the PDF's pages,
+    „Seite 1 von 2“ and „Seite 2 von 2“, and name no xlsx file."""
+    write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
+    done = run_kim("abrechnen", "--pdf", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "8 PDF-Datei(en) der Abrechnungen erstellt." in done.stdout
+    folder = tmp_path / "output" / "2024"
+    letters = sorted(folder.glob("Abrechnung_2024_*.xlsx"))
+    pdfs = sorted(folder.glob("Abrechnung_2024_*.pdf"))
     assert [p.stem for p in pdfs] == [p.stem for p in letters] and len(pdfs) == 8
-    assert any(n.severity is Severity.INFO and "8 PDF-Datei" in n.message
-               for n in result.notices)
-    info = subprocess.run(["pdfinfo", str(result.folder / "Abrechnung_2024_Billerbeck.pdf")],
-                          capture_output=True, text=True, check=True).stdout
-    assert "Pages:           1" in info
-    assert "(A4)" in info
     for pdf in pdfs:
-        pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
-                               check=True).stdout
-        assert "Pages:           1" in pages, pdf.name
-    text = subprocess.run(["pdftotext", "-layout", str(result.folder /
-                                                       "Abrechnung_2024_Billerbeck.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
-    assert "6.875,00 €" in text and "170.000,00 €" in text and "01.04.2025" in text
-    assert "Mit freundlichen Grüßen" in text  # the end of the letter is on the page
-    assert "DE26 4015 4530 0000 1234 56" in text
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
+                              check=True).stdout
+        assert "Pages:           2" in info, pdf.name
+        assert "(A4)" in info
+    bill = folder / "Abrechnung_2024_Billerbeck.pdf"
+
+    def page(number: int) -> str:
+        return subprocess.run(["pdftotext", "-layout", "-f", str(number), "-l", str(number),
+                               str(bill), "-"], capture_output=True, text=True,
+                              check=True).stdout
+
+    letter_page, trail_page = page(1), page(2)
+    assert "6.875,00 €" in letter_page and "170.000,00 €" in letter_page
+    assert "01.04.2025" in letter_page
+    assert "Mit freundlichen Grüßen" in letter_page  # the end of the letter is on the page
+    assert "DE26 4015 4530 0000 1234 56" in letter_page
+    assert "Berechnung des Eigenanteils 2024" in trail_page
+    assert "Seite 1 von 2" in letter_page and "Seite 2 von 2" in trail_page
+    assert ".xlsx" not in letter_page + trail_page
 
 
 # ------------------------------------------------------------------ without LibreOffice
@@ -686,3 +710,118 @@ def test_overview_chart_of_a_large_run_stays_within_excels_series_limit(tmp_path
 
     assert series(big) == 2  # Landesförderung and Eigenanteil
     assert series(small) == 1 + 11
+
+
+def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
+    """Party.bank_from_iban (set by the reader when it filled BIC and Kreditinstitut from
+    the IBAN): the letter names both with „aus der IBAN ermittelt“; typed ones stay bare."""
+    from dataclasses import replace
+
+    from kim_excel.workbooks import write_partner_workbook
+
+    write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
+    settlement, _ = load_settlement(tmp_path / "input", TODAY)
+    region = settlement.regions[0]
+    share = region.partner_shares[0]
+    typed = tmp_path / "typed.xlsx"
+    write_partner_workbook(typed, settlement, region, share)
+    derived_region = replace(region, employer=replace(region.employer, bank_from_iban=True))
+    derived = tmp_path / "derived.xlsx"
+    write_partner_workbook(derived, settlement, derived_region, share)
+    bic, bank = region.employer.bic, region.employer.bank
+    assert bic and bank
+    assert Letter(typed).value_after("BIC") == bic
+    assert Letter(derived).value_after("BIC") == f"{bic} (aus der IBAN ermittelt)"
+    assert Letter(derived).value_after("Kreditinstitut") == f"{bank} (aus der IBAN ermittelt)"
+
+
+def one_region() -> object:
+    """Only Region Nord: its parties, positions and Sachkosten."""
+    form = example_2024()
+    form.parties = [p for p in form.parties if p["Region"] == "Nord"]
+    form.positions = [p for p in form.positions if p["Anstellungskörperschaft"] == "Coesfeld"]
+    form.material = [m for m in form.material if m["Anstellungskörperschaft"] == "Coesfeld"]
+    form.advances = []
+    return form
+
+
+def chart_anchor(path: Path) -> tuple[int, int]:
+    """(last column, last row), 0-based, the chart of ``Diagramm`` reaches into."""
+    import re
+
+    with zipfile.ZipFile(path) as z:
+        drawing = z.read("xl/drawings/drawing1.xml").decode()
+    to = re.search(r"<xdr:to><xdr:col>(\d+)</xdr:col>.*?<xdr:row>(\d+)</xdr:row>", drawing)
+    return int(to.group(1)), int(to.group(2))
+
+
+@pytest.mark.parametrize("build", [one_region, example_2024])
+def test_overview_chart_lies_inside_its_print_area(tmp_path, build):
+    """With one region the chart sheet has few data columns; its print area still covers
+    the whole chart (title and legend), so the overview prints completely."""
+    from openpyxl.utils import range_boundaries
+
+    write(build(), tmp_path / "input" / "Abrechnung.xlsx")
+    assert run_kim("abrechnen", cwd=tmp_path).returncode == 0
+    path = tmp_path / "output" / "2024" / "Uebersicht_2024.xlsx"
+    area = openpyxl.load_workbook(path)["Diagramm"].print_area
+    _, _, max_col, max_row = range_boundaries(area.split("!")[-1].replace("$", ""))
+    col, row = chart_anchor(path)
+    assert col + 1 <= max_col and row + 1 <= max_row, (area, col, row)
+
+
+def booked_and_skipped() -> object:
+    """The example with a Buchungsstelle, and Region Mitte without any costs (skipped)."""
+    form = example_2024()
+    form.settings["Buchungsstelle"] = "1.05.01 / 448100"
+    form.positions = [p for p in form.positions if p["Anstellungskörperschaft"] != "Dülmen"]
+    form.material = [m for m in form.material if m["Anstellungskörperschaft"] != "Dülmen"]
+    return form
+
+
+@pytest.fixture(scope="module")
+def booked(tmp_path_factory) -> Path:
+    """``kim-excel abrechnen`` on ``booked_and_skipped``: the output folder ``output/2024``."""
+    base = tmp_path_factory.mktemp("gebucht")
+    write(booked_and_skipped(), base / "input" / "Abrechnung.xlsx")
+    done = run_kim("abrechnen", cwd=base)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return base / "output" / "2024"
+
+
+def rows_of(ws) -> list[tuple]:
+    return [r for r in ws.iter_rows(values_only=True) if any(v not in (None, "") for v in r)]
+
+
+def test_overview_names_the_regions_skipped_for_lack_of_costs(booked):
+    ws = openpyxl.load_workbook(booked / "Uebersicht_2024.xlsx")["Übersicht"]
+    assert ws["A3"].value == ("Nicht abgerechnet, weil keine Kosten angegeben sind: "
+                              "Region Mitte.")
+
+
+def test_overview_shows_kassenzeichen_aktenzeichen_and_buchungsstelle(booked):
+    ws = openpyxl.load_workbook(booked / "Uebersicht_2024.xlsx")["Übersicht"]
+    head = [c.value for c in ws[4]]
+    at = {name: head.index(name) for name in ("Vertragspartei", "Kassenzeichen",
+                                              "Aktenzeichen", "Buchungsstelle")}
+    billerbeck = next(r for r in ws.iter_rows(values_only=True)
+                      if r[at["Vertragspartei"]] == "Stadt Billerbeck")
+    assert billerbeck[at["Kassenzeichen"]] == "KIM-2024-BILL"
+    assert billerbeck[at["Aktenzeichen"]] == "50.31-KIM/2024"
+    assert billerbeck[at["Buchungsstelle"]] == "1.05.01 / 448100"
+    assert head[-1] == "Prüfung (muss 0,00 € sein)"
+
+
+def test_trail_shows_the_references_and_each_advance_with_its_date(booked):
+    """The letter shows the advances' sum; the trail lists every Abschlag (date, amount)
+    beside the partner's Kassenzeichen, and the employer's Aktenzeichen and Buchungsstelle."""
+    path = booked / "Abrechnung_2024_Nordkirchen.xlsx"
+    rows = rows_of(openpyxl.load_workbook(path, data_only=True)["Berechnung"])
+    assert ("Aktenzeichen", "50.31-KIM/2024") in [r[:2] for r in rows]
+    assert ("Buchungsstelle", "1.05.01 / 448100") in [r[:2] for r in rows]
+    assert ("Gemeinde Nordkirchen", "KIM-2024-NORD", None, datetime(2024, 7, 15), 5000) in \
+        [r[:5] for r in rows]
+    assert ("Stadt Olfen", "KIM-2024-OLFE", None, datetime(2024, 7, 15), 2500) in \
+        [r[:5] for r in rows]
+    assert ("Summe Abschläge", None, None, None, 7500) in [r[:5] for r in rows]
+    assert Letter(path).amount("abzüglich geleistete Abschläge") == D("-5000.00")
