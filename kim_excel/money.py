@@ -2,12 +2,15 @@
 
 Every amount in kim-excel passes through :func:`money` once, at the edge where it enters
 (a workbook cell, a setting, a test), and is rounded only by :func:`round_cents`.
+Keys and their fractions (R7) are exact ``fractions.Fraction``s; :func:`display_decimal` is
+the one place one becomes a ``Decimal``, for showing it, never for computing an amount.
 """
 
 from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -22,7 +25,7 @@ class NotMoney(ValueError):
     """A value that is not an exact amount of EUR."""
 
 
-def round_cents(amount: Decimal) -> Decimal:
+def round_cents(amount: Decimal | Fraction) -> Decimal:
     """Round to whole cents, commercially: half away from zero (Excel's ``ROUND(x; 2)``).
 
     >>> round_cents(Decimal("2.675")), round_cents(Decimal("-2.675")), round_cents(Decimal("2.674"))
@@ -30,8 +33,34 @@ def round_cents(amount: Decimal) -> Decimal:
 
     Python's ``round()`` would give 2.67 for the float 2.675 (banker's rounding of a binary
     number that is really 2.67499…); this is why no float ever reaches this function.
+
+    An exact share (R7) is a ``Fraction`` and is rounded as it is, with no division cut off
+    before: 1,717.56 × (1 + 0.625/3) / 2.6 is exactly 798.225, which gives 798.23.
+
+    >>> round_cents(Fraction("1717.56") * (1 + Fraction("0.625") / 3) / Fraction("2.6"))
+    Decimal('798.23')
     """
+    if isinstance(amount, Fraction):
+        cents = abs(amount) * 100
+        # half away from zero, in integers: floor(cents + 1/2) of the magnitude
+        whole = (2 * cents.numerator + cents.denominator) // (2 * cents.denominator)
+        rounded = Decimal(whole).scaleb(-2).quantize(CENT)
+        # negated as Decimal.quantize would: -0.004 gives -0.00, as before keys were exact
+        return rounded.copy_negate() if amount < 0 else rounded
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def display_decimal(value: Fraction | Decimal | int) -> Decimal:
+    """The one place an exact key or fraction becomes a ``Decimal``: to show it.
+
+    Correctly rounded to the 28 significant digits of the default context
+    (``Fraction(5, 24)`` → ``0.2083333333333333333333333333``); callers round further to
+    what they show (4 places on a letter, 6 in the Buchungsliste). No amount is ever
+    computed from the result: shares are rounded from the exact key by :func:`round_cents`.
+    """
+    if isinstance(value, Fraction):
+        return Decimal(value.numerator) / Decimal(value.denominator)
+    return Decimal(value)
 
 
 def money(value: object) -> Decimal:
@@ -102,8 +131,9 @@ def format_eur(amount: Decimal, symbol: bool = True) -> str:
     return f"{text} €" if symbol else text
 
 
-def format_decimal(value: Decimal, places: int | None = None) -> str:
+def format_decimal(value: Decimal | Fraction, places: int | None = None) -> str:
     """German notation of a plain number: ``0.625`` → ``0,625``; no thousands separator."""
+    value = display_decimal(value)
     if places is not None:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     text = format(value.normalize(), "f") if places is None else format(value, "f")

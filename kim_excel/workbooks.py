@@ -22,6 +22,7 @@ import textwrap
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from kim_excel.model import (
     Settlement,
     Share,
 )
-from kim_excel.money import format_eur
+from kim_excel.money import display_decimal, format_eur
 from kim_excel.styles import ROW_HEIGHT, Styles, add_sheet, new_workbook
 
 LETTER = "Abrechnung"
@@ -109,7 +110,7 @@ def span(first_row: int, last_row: int, col: int, sheet: str | None = None) -> s
     return f"{start}:{a1(last_row, col)}"
 
 
-def cell_value(amount: Decimal) -> float:
+def cell_value(amount: Decimal | Fraction) -> float:
     """The float written as a cell's value; ``+ 0.0`` turns ``-0.0`` into ``0.0``."""
     return float(amount) + 0.0
 
@@ -118,14 +119,15 @@ def as_datetime(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
 
 
-def german_number(value: Decimal, max_places: int = 4, thousands: bool = True) -> str:
+def german_number(value: Decimal | Fraction, max_places: int = 4, thousands: bool = True) -> str:
     """``0.625`` → ``0,625``; ``2.5`` → ``2,5``; ``1250`` → ``1.250``; at most 4 decimals."""
-    value = value.quantize(Decimal(1).scaleb(-max_places), rounding=ROUND_HALF_UP).normalize()
+    value = display_decimal(value).quantize(Decimal(1).scaleb(-max_places),
+                                            rounding=ROUND_HALF_UP).normalize()
     text = f"{value:,f}" if thousands else f"{value:f}"
     return text.replace(",", "X").replace(".", ",").replace("X", ".")
 
 
-def percent_text(fraction: Decimal) -> str:
+def percent_text(fraction: Decimal | Fraction) -> str:
     """``0.25`` → ``25,00 %``."""
     return format_eur(fraction * 100, symbol=False) + " %"
 
@@ -183,10 +185,11 @@ class Sheet:
     def blank(self, row: int, col: int, style: str) -> None:
         self.ws.write_blank(row, col, None, self.styles[style])
 
-    def number(self, row: int, col: int, value: Decimal | int, style: str) -> None:
-        self.ws.write_number(row, col, cell_value(Decimal(value)), self.styles[style])
+    def number(self, row: int, col: int, value: Decimal | Fraction | int, style: str) -> None:
+        self.ws.write_number(row, col, cell_value(display_decimal(value)), self.styles[style])
 
-    def formula(self, row: int, col: int, formula: str, value: Decimal, style: str) -> None:
+    def formula(self, row: int, col: int, formula: str, value: Decimal | Fraction,
+                style: str) -> None:
         self.ws.write_formula(row, col, formula, self.styles[style], cell_value(value))
 
     def date(self, row: int, col: int, day: date, style: str) -> None:
