@@ -341,7 +341,7 @@ def check_split(region: RegionResult, fail) -> None:
             continue  # the remainder: the sum check covers it
         if share.cent_correction not in (ZERO, -sign * CENT):
             fail(f"{name}: gives back {share.cent_correction}, at most one cent is allowed")
-        formula = round_cents(Fraction(region.eigenanteil) * share.key / region.key_total)
+        formula = exact_share(region.eigenanteil, share.key, region.key_total)
         if share.net != formula + share.cent_correction:
             fail(f"{name}: share {share.net} != its formula {formula} "
                  f"+ give-back {share.cent_correction}")
