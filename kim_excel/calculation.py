@@ -7,6 +7,7 @@ The input is assumed valid (see ``validation.py``), so nothing here talks to use
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
@@ -24,7 +25,7 @@ from kim_excel.model import (
     Severity,
     Share,
 )
-from kim_excel.money import CENT, ZERO, format_decimal, format_eur, round_cents
+from kim_excel.money import CENT, ZERO, format_decimal, format_eur, round_cents, round_cents_of
 
 MIN_ELIGIBLE_VZAE = Decimal("0.5")
 
@@ -168,7 +169,7 @@ def settle_region(
     if is_wind_down(inp):
         notices.append(wind_down_notice(inp, region, parties, subsidy))
     basis, keys, inherited = split_keys(inp, region, parties, members)
-    total = sum(keys.values(), Fraction(0))  # exact: no row order can change a cent
+    total = exact_sum(keys.values())  # exact: no row order can change a cent
     shares = split_eigenanteil(eigenanteil, parties, keys, total)
     if advances is None:
         advances = advances_by_party(inp)
@@ -268,17 +269,34 @@ def split_keys(
         members = [p for p in inp.parties if p.region == region]
     active = {p.name for p in parties}  # names are unique (validation)
     left = [p for p in members if p.name not in active]
-    freed = sum((Fraction(p.stundenanteil) for p in left), Fraction(0))
+    freed = exact_sum(Fraction(p.stundenanteil) for p in left)
     inherited = freed / len(parties)
-    keys = {p.name: Fraction(p.stundenanteil) + inherited for p in parties}
+    keys = {p.name: plus(p.stundenanteil, inherited) for p in parties}
     return KeyBasis.STUNDENANTEIL, keys, ({p.name: inherited for p in parties} if left else {})
+
+
+def plus(stundenanteil: Decimal, inherited: Fraction) -> Fraction:
+    """``stundenanteil + inherited``, exact, normalised once (a country has 5,000 parties)."""
+    numerator, denominator = stundenanteil.as_integer_ratio()
+    return Fraction(numerator * inherited.denominator + inherited.numerator * denominator,
+                    denominator * inherited.denominator)
+
+
+def exact_sum(values: Iterable[Fraction]) -> Fraction:
+    """The sum of fractions over their common denominator, normalised once."""
+    values = list(values)
+    common = math.lcm(*(v.denominator for v in values)) if values else 1
+    return Fraction(sum(v.numerator * (common // v.denominator) for v in values), common)
 
 
 def exact_share(eigenanteil: Decimal, key: Fraction, total: Fraction) -> Decimal:
     """R7 for one partner: ``round(Eigenanteil × key / total, 2)``, with nothing rounded
     before the cent (the letter's ``ROUND`` formula): 1,717.56 × (1 + 0.625/3) / 2.6 is
-    exactly 798.225 and gives 798.23."""
-    return round_cents(Fraction(eigenanteil) * key / total)
+    exactly 798.225 and gives 798.23. Integers scaled so that the one division is the
+    rounding itself."""
+    numerator, denominator = eigenanteil.as_integer_ratio()
+    return round_cents_of(100 * numerator * key.numerator * total.denominator,
+                          denominator * key.denominator * total.numerator)
 
 
 def split_eigenanteil(
@@ -295,12 +313,12 @@ def split_eigenanteil(
     furthest give back one cent each (ties by name) until the rest is 0, so no share has
     the opposite sign of the Eigenanteil: here three partners pay 0.01, two 0.00.
     """
-    exact = {p.name: Fraction(eigenanteil) * keys[p.name] / total
-             for p in parties if not p.is_employer}
-    rounded = {name: round_cents(value) for name, value in exact.items()}
+    rounded = {p.name: exact_share(eigenanteil, keys[p.name], total)
+               for p in parties if not p.is_employer}
     rest = eigenanteil - sum(rounded.values(), ZERO)
     sign = 1 if eigenanteil >= 0 else -1
     if rest * sign < 0:
+        exact = {name: Fraction(eigenanteil) * keys[name] / total for name in rounded}
         overshoot = sorted(rounded,
                            key=lambda n: (-(Fraction(rounded[n]) - exact[n]) * sign, n))
         for name in overshoot:
@@ -325,17 +343,19 @@ def check_split(region: RegionResult, fail) -> None:
     keys = [s.key for s in region.shares]
     if not all(isinstance(k, Fraction) for k in keys):
         fail(f"{region.region}: keys must be exact fractions")
-    if region.key_total != sum(keys, Fraction(0)):
+    if region.key_total != exact_sum(keys):
         fail(f"{region.region}: the key total is not the sum of the keys")
     sign = (region.eigenanteil > 0) - (region.eigenanteil < 0)
     for share in region.shares:
         name = share.party.name
         if share.net * sign < 0:
             fail(f"{name}: share has the opposite sign of the Eigenanteil")
-        if share.fraction != share.key / region.key_total:
+        if (share.fraction.numerator * region.key_total.numerator * share.key.denominator
+                != share.key.numerator * region.key_total.denominator
+                * share.fraction.denominator):  # fraction == key / key total, without a gcd
             fail(f"{name}: fraction != key / key total")
         if (region.key_basis is KeyBasis.STUNDENANTEIL
-                and share.key != Fraction(share.party.stundenanteil) + share.inherited):
+                and share.key != plus(share.party.stundenanteil, share.inherited)):
             fail(f"{name}: key != Stundenanteil + inherited")
         if share.is_employer:
             continue  # the remainder: the sum check covers it

@@ -41,13 +41,26 @@ def round_cents(amount: Decimal | Fraction) -> Decimal:
     Decimal('798.23')
     """
     if isinstance(amount, Fraction):
-        cents = abs(amount) * 100
-        # half away from zero, in integers: floor(cents + 1/2) of the magnitude
-        whole = (2 * cents.numerator + cents.denominator) // (2 * cents.denominator)
-        rounded = Decimal(whole).scaleb(-2).quantize(CENT)
-        # negated as Decimal.quantize would: -0.004 gives -0.00, as before keys were exact
-        return rounded.copy_negate() if amount < 0 else rounded
+        return round_cents_of(100 * amount.numerator, amount.denominator)
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_cents_of(numerator: int, denominator: int) -> Decimal:
+    """:func:`round_cents` of the amount ``numerator / denominator`` cents, in integers only.
+
+    The same rule without building a ``Fraction`` (whose every step reduces by a gcd):
+    R7 splits the Eigenanteil of thousands of parties with it.
+
+    >>> round_cents_of(1597, 2), round_cents_of(-1597, 2), round_cents_of(-1, 3)
+    (Decimal('7.99'), Decimal('-7.99'), Decimal('-0.00'))
+    """
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    # half away from zero: floor(|cents| + 1/2)
+    whole = (2 * abs(numerator) + denominator) // (2 * denominator)
+    rounded = Decimal(whole).scaleb(-2).quantize(CENT)
+    # negated as Decimal.quantize would: -0.004 gives -0.00, as before keys were exact
+    return rounded.copy_negate() if numerator < 0 else rounded
 
 
 def display_decimal(value: Fraction | Decimal | int) -> Decimal:
