@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from kim_excel.model import Settlement
+from kim_excel.money import display_decimal
 
 COLUMNS = (
     "Jahr", "Region", "Anstellungskoerperschaft", "Kommune", "Rolle", "Anteil",
@@ -28,9 +30,9 @@ def amount(value: Decimal) -> str:
     return f"{value:.2f}".replace(".", ",")
 
 
-def fraction(value: Decimal) -> str:
+def fraction(value: Fraction) -> str:
     """Up to six decimals, trailing zeros dropped: 0.25 → ``0,25``; 1/3 → ``0,333333``."""
-    text = f"{value.quantize(Decimal('0.000001'), rounding=ROUND_HALF_UP):f}"
+    text = f"{display_decimal(value).quantize(Decimal('0.000001'), rounding=ROUND_HALF_UP):f}"
     text = text.rstrip("0").rstrip(".") if "." in text else text
     return text.replace(".", ",")
 

@@ -7,8 +7,10 @@ The input is assumed valid (see ``validation.py``), so nothing here talks to use
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from decimal import Decimal
+from fractions import Fraction
 
 from kim_excel.dates import due_date, programme_rate
 from kim_excel.errors import InvariantViolation
@@ -24,7 +26,7 @@ from kim_excel.model import (
     Severity,
     Share,
 )
-from kim_excel.money import CENT, ZERO, format_decimal, format_eur, round_cents
+from kim_excel.money import CENT, ZERO, format_decimal, format_eur, round_cents, round_cents_of
 
 MIN_ELIGIBLE_VZAE = Decimal("0.5")
 
@@ -174,9 +176,7 @@ def settle_region(
     if is_wind_down(inp):
         notices.append(wind_down_notice(inp, region, parties, subsidy))
     basis, keys, inherited = split_keys(inp, region, parties, members)
-    # Sorted: inherited Stundenanteile (R6) can be inexact (0.5 / 3); summing them in sheet
-    # order made the 28th digit, and in half-cent cases a share, depend on the row order.
-    total = sum(sorted(keys.values()), Decimal(0))
+    total = exact_sum(keys.values())  # exact: no row order can change a cent
     shares = split_eigenanteil(eigenanteil, parties, keys, total)
     if advances is None:
         advances = advances_by_party(inp)
@@ -188,7 +188,7 @@ def settle_region(
         if party.is_employer:
             billed.append(
                 Share(party, keys[party.name], keys[party.name] / total, net, gross=net,
-                      balance=net, inherited=inherited.get(party.name, Decimal(0)))
+                      balance=net, inherited=inherited.get(party.name, Fraction(0)))
             )
             continue
         vat = round_cents(net * vat_rate)
@@ -205,8 +205,8 @@ def settle_region(
                 advances=paid,
                 balance=gross - paid,
                 due_date=due,
-                inherited=inherited.get(party.name, Decimal(0)),
-                cent_correction=net - round_cents(eigenanteil * keys[party.name] / total),
+                inherited=inherited.get(party.name, Fraction(0)),
+                cent_correction=net - exact_share(eigenanteil, keys[party.name], total),
                 advance_items=items.get(party.name, ()),
             )
         )
@@ -267,24 +267,52 @@ def subsidise(position, rate: Decimal) -> PositionResult:
 
 def split_keys(
     inp: SettlementInput, region: str, parties: list[Party], members: list[Party] | None = None
-) -> tuple[KeyBasis, dict[str, Decimal], dict[str, Decimal]]:
-    """R4–R6 and R12: the key of each active party, and the Stundenanteil it inherited."""
+) -> tuple[KeyBasis, dict[str, Fraction], dict[str, Fraction]]:
+    """R4–R6 and R12: the exact key of each active party, and the Stundenanteil it inherited.
+
+    Keys are fractions (R7): Rosendahl's 0.625 shared by three is 5/24, not 0.2083…3 cut
+    after 28 digits, so a share on exactly half a cent still rounds up.
+    """
     if inp.settings.subsidy_lapsed or is_wind_down(inp):
-        return KeyBasis.EQUAL, {p.name: Decimal(1) for p in parties}, {}
+        return KeyBasis.EQUAL, {p.name: Fraction(1) for p in parties}, {}
     if any(p.name in inp.hours for p in parties):
-        return KeyBasis.HOURS, {p.name: inp.hours[p.name] for p in parties}, {}
+        return KeyBasis.HOURS, {p.name: Fraction(inp.hours[p.name]) for p in parties}, {}
     if members is None:
         members = [p for p in inp.parties if p.region == region]
     active = {p.name for p in parties}  # names are unique (validation)
     left = [p for p in members if p.name not in active]
-    freed = sum((p.stundenanteil for p in left), Decimal(0))
+    freed = exact_sum(Fraction(p.stundenanteil) for p in left)
     inherited = freed / len(parties)
-    keys = {p.name: p.stundenanteil + inherited for p in parties}
+    keys = {p.name: plus(p.stundenanteil, inherited) for p in parties}
     return KeyBasis.STUNDENANTEIL, keys, ({p.name: inherited for p in parties} if left else {})
 
 
+def plus(stundenanteil: Decimal, inherited: Fraction) -> Fraction:
+    """``stundenanteil + inherited``, exact, normalised once (a country has 5,000 parties)."""
+    numerator, denominator = stundenanteil.as_integer_ratio()
+    return Fraction(numerator * inherited.denominator + inherited.numerator * denominator,
+                    denominator * inherited.denominator)
+
+
+def exact_sum(values: Iterable[Fraction]) -> Fraction:
+    """The sum of fractions over their common denominator, normalised once."""
+    values = list(values)
+    common = math.lcm(*(v.denominator for v in values)) if values else 1
+    return Fraction(sum(v.numerator * (common // v.denominator) for v in values), common)
+
+
+def exact_share(eigenanteil: Decimal, key: Fraction, total: Fraction) -> Decimal:
+    """R7 for one partner: ``round(Eigenanteil × key / total, 2)``, with nothing rounded
+    before the cent (the letter's ``ROUND`` formula): 1,717.56 × (1 + 0.625/3) / 2.6 is
+    exactly 798.225 and gives 798.23. Integers scaled so that the one division is the
+    rounding itself."""
+    numerator, denominator = eigenanteil.as_integer_ratio()
+    return round_cents_of(100 * numerator * key.numerator * total.denominator,
+                          denominator * key.denominator * total.numerator)
+
+
 def split_eigenanteil(
-    eigenanteil: Decimal, parties: list[Party], keys: dict[str, Decimal], total: Decimal
+    eigenanteil: Decimal, parties: list[Party], keys: dict[str, Fraction], total: Fraction
 ) -> list[tuple[Party, Decimal]]:
     """R7: each partner pays ``round(Eigenanteil × key / total, 2)``; the employer the rest.
 
@@ -297,12 +325,14 @@ def split_eigenanteil(
     furthest give back one cent each (ties by name) until the rest is 0, so no share has
     the opposite sign of the Eigenanteil: here three partners pay 0.01, two 0.00.
     """
-    exact = {p.name: eigenanteil * keys[p.name] / total for p in parties if not p.is_employer}
-    rounded = {name: round_cents(value) for name, value in exact.items()}
+    rounded = {p.name: exact_share(eigenanteil, keys[p.name], total)
+               for p in parties if not p.is_employer}
     rest = eigenanteil - sum(rounded.values(), ZERO)
     sign = 1 if eigenanteil >= 0 else -1
     if rest * sign < 0:
-        overshoot = sorted(rounded, key=lambda n: (-(rounded[n] - exact[n]) * sign, n))
+        exact = {name: Fraction(eigenanteil) * keys[name] / total for name in rounded}
+        overshoot = sorted(rounded,
+                           key=lambda n: (-(Fraction(rounded[n]) - exact[n]) * sign, n))
         for name in overshoot:
             if rest * sign >= 0:
                 break
@@ -328,11 +358,44 @@ def advance_items_by_party(inp: SettlementInput) -> dict[str, tuple[Advance, ...
     return {party: tuple(rows) for party, rows in items.items()}
 
 
+def check_split(region: RegionResult, fail) -> None:
+    """R7 recalculated from the stored keys, as the letter's formulas do."""
+    keys = [s.key for s in region.shares]
+    if not all(isinstance(k, Fraction) for k in keys):
+        fail(f"{region.region}: keys must be exact fractions")
+    if region.key_total != exact_sum(keys):
+        fail(f"{region.region}: the key total is not the sum of the keys")
+    sign = (region.eigenanteil > 0) - (region.eigenanteil < 0)
+    for share in region.shares:
+        name = share.party.name
+        if share.net * sign < 0:
+            fail(f"{name}: share has the opposite sign of the Eigenanteil")
+        if (share.fraction.numerator * region.key_total.numerator * share.key.denominator
+                != share.key.numerator * region.key_total.denominator
+                * share.fraction.denominator):  # fraction == key / key total, without a gcd
+            fail(f"{name}: fraction != key / key total")
+        if (region.key_basis is KeyBasis.STUNDENANTEIL
+                and share.key != plus(share.party.stundenanteil, share.inherited)):
+            fail(f"{name}: key != Stundenanteil + inherited")
+        if share.is_employer:
+            continue  # the remainder: the sum check covers it
+        if share.cent_correction not in (ZERO, -sign * CENT):
+            fail(f"{name}: gives back {share.cent_correction}, at most one cent is allowed")
+        formula = exact_share(region.eigenanteil, share.key, region.key_total)
+        if share.net != formula + share.cent_correction:
+            fail(f"{name}: share {share.net} != its formula {formula} "
+                 f"+ give-back {share.cent_correction}")
+
+
 def check_settlement(settlement: Settlement, inp: SettlementInput) -> None:
     """Invariants that hold for every settlement, or kim-excel has a bug.
 
     - per region: costs = personnel + material; Eigenanteil = costs − subsidy;
       the shares add up to the Eigenanteil to the cent;
+    - R7 exactly: the keys are fractions adding up to the key total; every partner's share
+      is what its formula ``ROUND(Eigenanteil × key / total; 2)`` recalculates to (half away
+      from zero, nothing cut off before), plus its give-back of at most one cent; no share
+      has the opposite sign of the Eigenanteil;
     - exactly one employer per region; every active party of a settled region appears
       exactly once in all of the settlement; no party that has left is billed;
     - every amount is whole cents; gross = net + VAT; balance = gross − advances.
@@ -352,6 +415,7 @@ def check_settlement(settlement: Settlement, inp: SettlementInput) -> None:
             fail(f"{region.region}: shares do not add up to the Eigenanteil")
         if sum(1 for s in region.shares if s.is_employer) != 1:
             fail(f"{region.region}: not exactly one employer")
+        check_split(region, fail)
         expected = {p.name for p in active_parties(inp, region.region,
                                                    members.get(region.region, []))}
         names = [s.party.name for s in region.shares]

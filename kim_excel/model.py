@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import Enum
+from fractions import Fraction
 
 EMPLOYER = "Anstellungskörperschaft"
 PARTNER = "Partnerkommune"
@@ -213,15 +214,16 @@ class Share:
     """One party's part of its region's Eigenanteil (R7–R10)."""
 
     party: Party
-    key: Decimal  # Stundenanteil after R6, hours, or 1 for equal parts
-    fraction: Decimal  # key / sum of keys, exact to 28 digits; shown with 6 places
+    # Keys are exact (R7): shown through money.display_decimal, never cut before the cent.
+    key: Fraction  # Stundenanteil after R6 (0.625 + 0.625/3 = 5/6), hours, or 1 for equal parts
+    fraction: Fraction  # key / sum of keys; shown with 6 places
     net: Decimal
     vat: Decimal = Decimal("0.00")
     gross: Decimal = Decimal("0.00")
     advances: Decimal = Decimal("0.00")
     balance: Decimal = Decimal("0.00")  # positive: to pay; negative: refunded
     due_date: date | None = None  # None for the employer, which gets no bill
-    inherited: Decimal = Decimal(0)  # Stundenanteil taken over from exited parties (R6)
+    inherited: Fraction = Fraction(0)  # Stundenanteil taken over from exited parties (R6)
     # R7 for tiny amounts: cents given back so that the employer's rest keeps the sign of the
     # Eigenanteil (see calculation.split_eigenanteil); 0.00 in every real settlement.
     cent_correction: Decimal = Decimal("0.00")
@@ -246,7 +248,7 @@ class RegionResult:
     subsidy: Decimal  # what R3 deducts: received if stated, else computed; 0 if lapsed
     eigenanteil: Decimal
     key_basis: KeyBasis
-    key_total: Decimal
+    key_total: Fraction  # the sum of the shares' keys, exact
     shares: tuple[Share, ...]  # employer first, then partners in sheet order
     terms: Terms  # the employer's own settings: date, payment term, VAT, Aktenzeichen
     due_date: date  # R10, from the terms

@@ -2,15 +2,18 @@
 
 Every amount in kim-excel passes through :func:`money` once, at the edge where it enters
 (a workbook cell, a setting, a test), and is rounded only by :func:`round_cents`.
+Keys and their fractions (R7) are exact ``fractions.Fraction``s; :func:`display_decimal` is
+the one place one becomes a ``Decimal``, for showing it, never for computing an amount.
 """
 
 from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 
 # German notation lives in german.py; re-exported for the callers that still import it here.
-from kim_excel.german import format_decimal, format_eur  # noqa: F401
+from kim_excel.german import display_decimal, format_decimal, format_eur  # noqa: F401
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -25,7 +28,7 @@ class NotMoney(ValueError):
     """A value that is not an exact amount of EUR."""
 
 
-def round_cents(amount: Decimal) -> Decimal:
+def round_cents(amount: Decimal | Fraction) -> Decimal:
     """Round to whole cents, commercially: half away from zero (Excel's ``ROUND(x; 2)``).
 
     >>> round_cents(Decimal("2.675")), round_cents(Decimal("-2.675")), round_cents(Decimal("2.674"))
@@ -33,8 +36,34 @@ def round_cents(amount: Decimal) -> Decimal:
 
     Python's ``round()`` would give 2.67 for the float 2.675 (banker's rounding of a binary
     number that is really 2.67499…); this is why no float ever reaches this function.
+
+    An exact share (R7) is a ``Fraction`` and is rounded as it is, with no division cut off
+    before: 1,717.56 × (1 + 0.625/3) / 2.6 is exactly 798.225, which gives 798.23.
+
+    >>> round_cents(Fraction("1717.56") * (1 + Fraction("0.625") / 3) / Fraction("2.6"))
+    Decimal('798.23')
     """
+    if isinstance(amount, Fraction):
+        return round_cents_of(100 * amount.numerator, amount.denominator)
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_cents_of(numerator: int, denominator: int) -> Decimal:
+    """:func:`round_cents` of the amount ``numerator / denominator`` cents, in integers only.
+
+    The same rule without building a ``Fraction`` (whose every step reduces by a gcd):
+    R7 splits the Eigenanteil of thousands of parties with it.
+
+    >>> round_cents_of(1597, 2), round_cents_of(-1597, 2), round_cents_of(-1, 3)
+    (Decimal('7.99'), Decimal('-7.99'), Decimal('-0.00'))
+    """
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    # half away from zero: floor(|cents| + 1/2)
+    whole = (2 * abs(numerator) + denominator) // (2 * denominator)
+    rounded = Decimal(whole).scaleb(-2).quantize(CENT)
+    # negated as Decimal.quantize would: -0.004 gives -0.00, as before keys were exact
+    return rounded.copy_negate() if numerator < 0 else rounded
 
 
 def money(value: object) -> Decimal:

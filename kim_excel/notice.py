@@ -15,13 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from kim_excel.calculation import active_parties, split_keys
 from kim_excel.dates import last_day_for_notice, notice_takes_effect
 from kim_excel.errors import InputError, KimError, UnreadableInput
 from kim_excel.model import CellRef, Party, Problem, Settings, SettlementInput
-from kim_excel.money import format_decimal
+from kim_excel.money import display_decimal, format_decimal
 
 DEFAULT_NOTICE_MONTHS = 18  # § 4 Abs. 2 of the 2023 agreement (the 2022 text had 6)
 
@@ -40,10 +41,10 @@ class KeyChange:
     """One party of the region: its nominal key in year E and from year E + 1."""
 
     party: Party
-    before: Decimal
-    before_fraction: Decimal
-    after: Decimal | None  # None: not a party any more from E + 1
-    after_fraction: Decimal | None
+    before: Fraction  # exact, as the calculation's keys (R7)
+    before_fraction: Fraction
+    after: Fraction | None  # None: not a party any more from E + 1
+    after_fraction: Fraction | None
 
 
 @dataclass(frozen=True)
@@ -124,8 +125,8 @@ def key_changes(parties: tuple[Party, ...], leaving: Party, effect: date) -> tup
                           for p in parties)
     before = nominal_keys(parties, region, effect.year)
     after = nominal_keys(after_parties, region, effect.year + 1)
-    before_total = sum(before.values(), Decimal(0))
-    after_total = sum(after.values(), Decimal(0))
+    before_total = sum(before.values(), Fraction(0))
+    after_total = sum(after.values(), Fraction(0))
     changes = []
     for party in parties:
         if party.region != region or party.name not in before:
@@ -134,15 +135,15 @@ def key_changes(parties: tuple[Party, ...], leaving: Party, effect: date) -> tup
         changes.append(KeyChange(
             party=party,
             before=before[party.name],
-            before_fraction=before[party.name] / before_total if before_total else Decimal(0),
+            before_fraction=before[party.name] / before_total if before_total else Fraction(0),
             after=new,
-            after_fraction=(new / after_total if after_total else Decimal(0))
+            after_fraction=(new / after_total if after_total else Fraction(0))
             if new is not None else None,
         ))
     return tuple(changes)
 
 
-def nominal_keys(parties: tuple[Party, ...], region: str, year: int) -> dict[str, Decimal]:
+def nominal_keys(parties: tuple[Party, ...], region: str, year: int) -> dict[str, Fraction]:
     inp = SettlementInput(settings=Settings(year=year), parties=parties)
     active = active_parties(inp, region)
     if not active:
@@ -238,9 +239,9 @@ def months_text(months: int) -> str:
     return "1 Monat" if months == 1 else f"{months} Monate"
 
 
-def key_text(key: Decimal, fraction: Decimal) -> str:
+def key_text(key: Fraction, fraction: Fraction) -> str:
     """``0,625 VZÄ (25,00 %)``; keys that do not end within 4 decimals are rounded."""
-    shown = key.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
+    shown = display_decimal(key).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
     percent = format_decimal(fraction * 100, 2)
     return f"{format_decimal(shown)} VZÄ ({percent} %)"
 

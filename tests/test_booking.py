@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from datetime import date
 from decimal import Decimal as D
+from fractions import Fraction
 
 from kim_excel.booking import COLUMNS, fraction
 from kim_excel.pipeline import run_settlement
@@ -51,6 +52,9 @@ def test_booking_list_parses_back_to_the_settled_figures(tmp_path):
 
 
 def test_share_fraction_has_at_most_six_decimals():
+    assert fraction(Fraction(1, 3)) == "0,333333"
+    assert fraction(Fraction(29, 24) / Fraction("2.6")) == "0,464744"  # Nord 2025, exact key
+    assert fraction(Fraction(1, 2_000_000)) == "0,000001"  # half up
     assert fraction(D(1) / 3) == "0,333333"
     assert fraction(D("0.25")) == "0,25"
     assert fraction(D(1)) == "1"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import date
+from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -103,7 +105,32 @@ def test_party_that_left_last_year_is_not_billed_and_its_share_goes_to_the_other
                             "Havixbeck": D("10833.33")}
     nord = result.regions[0]
     assert [p.name for p in nord.exited] == ["Rosendahl"]
-    assert nord.shares[1].inherited == D("0.625") / 3
+    assert nord.shares[1].inherited == Fraction("0.625") / 3
+
+
+def nord_2025_with_a_half_cent() -> SettlementInput:
+    """The issue's case: keys Coesfeld 0.375, Billerbeck 0.6, Havixbeck 1; Rosendahl
+    (0.625) left; one Sachkosten row of 1,717.56 and no positions, so Eigenanteil 1,717.56."""
+    parties = (party("Coesfeld", role=EMPLOYER, share="0.375"), party("Billerbeck", share="0.6"),
+               party("Havixbeck", share="1"),
+               party("Rosendahl", exit_date=date(2024, 12, 31)))
+    material = [MaterialCost("Coesfeld", "Technische Ausstattung", "IT", D("1717.56"))]
+    return nord_input(year=2025, parties=parties, positions=[], material=material)
+
+
+def test_an_inherited_key_is_exact_so_a_half_cent_share_rounds_up():
+    """R6 + R7: Havixbeck's key is 1 + 0.625/3 = 29/24 of 2.6, its share exactly
+    1,717.56 × 29/24 / 2.6 = 798.225 → 798.23 (a key cut after 28 digits gave 798.22);
+    Billerbeck 1,717.56 × (0.6 + 5/24) / 2.6 = 533.9906… → 533.99; Coesfeld the rest."""
+    nord = settle(nord_2025_with_a_half_cent()).regions[0]
+    assert {s.party.name: s.net for s in nord.shares} == {
+        "Coesfeld": D("385.34"), "Billerbeck": D("533.99"), "Havixbeck": D("798.23")}
+    havixbeck = nord.shares[2]
+    assert (havixbeck.key, havixbeck.inherited) == (Fraction(29, 24), Fraction(5, 24))
+    assert type(havixbeck.key) is Fraction and type(nord.key_total) is Fraction
+    assert nord.key_total == Fraction("2.6")
+    assert havixbeck.fraction == Fraction(29, 24) / Fraction("2.6")
+    assert havixbeck.cent_correction == 0
 
 
 def test_party_leaving_at_the_end_of_this_year_still_pays_this_year():
@@ -246,6 +273,90 @@ def test_check_settlement_rejects_a_broken_result():
         check_settlement(broken, inp)
 
 
+def with_shares(result, *shares):
+    """``result`` with its one region's shares replaced (and nothing else)."""
+    import dataclasses
+
+    (region,) = result.regions
+    return dataclasses.replace(result, regions=(dataclasses.replace(region, shares=shares),))
+
+
+def test_check_settlement_rejects_a_share_its_formula_does_not_give():
+    """The cent moved from Havixbeck (798.23) to the employer still adds up to the
+    Eigenanteil: only recalculating ROUND(Eigenanteil × key / total; 2) finds it."""
+    import dataclasses
+
+    inp = nord_2025_with_a_half_cent()
+    employer, billerbeck, havixbeck = settle(inp).regions[0].shares
+    broken = with_shares(settle(inp),
+                         dataclasses.replace(employer, net=employer.net + D("0.01")), billerbeck,
+                         dataclasses.replace(havixbeck, net=D("798.22"), gross=D("798.22"),
+                                             balance=D("798.22")))
+    with pytest.raises(AssertionError, match=r"Havixbeck: share 798.22 != its formula 798.23"):
+        check_settlement(broken, inp)
+
+
+def test_check_settlement_rejects_a_key_that_is_not_exact():
+    import dataclasses
+
+    inp = nord_2025_with_a_half_cent()
+    result = settle(inp)
+    shares = result.regions[0].shares
+    cut = dataclasses.replace(shares[2], key=D(1) + D("0.625") / 3)
+    with pytest.raises(AssertionError, match="keys must be exact fractions"):
+        check_settlement(with_shares(result, shares[0], shares[1], cut), inp)
+
+
+def test_check_settlement_rejects_a_share_of_the_wrong_sign():
+    """Billerbeck billed 1,000 more and the employer 1,000 less: the sum still holds, but the
+    employer's −614.66 has the opposite sign of the Eigenanteil of 1,717.56."""
+    import dataclasses
+
+    inp = nord_2025_with_a_half_cent()
+    result = settle(inp)
+    employer, billerbeck, havixbeck = result.regions[0].shares
+    thousand = D("1000.00")
+    broken = with_shares(result, dataclasses.replace(employer, net=employer.net - thousand,
+                                                     gross=employer.net - thousand,
+                                                     balance=employer.net - thousand),
+                         dataclasses.replace(billerbeck, net=billerbeck.net + thousand,
+                                             gross=billerbeck.gross + thousand,
+                                             balance=billerbeck.balance + thousand),
+                         havixbeck)
+    with pytest.raises(AssertionError, match="Coesfeld: share has the opposite sign"):
+        check_settlement(broken, inp)
+
+
+def test_check_settlement_rejects_a_give_back_of_more_than_one_cent():
+    """0.03 among six equal parties: 0.005 each; K1 and K2 gave back their cent (R7, ties by
+    name), K3–K5 pay 0.01. K1 giving back two cents (and the employer taking one) still
+    adds up, and no share has the opposite sign."""
+    import dataclasses
+
+    parties = [party(f"K{i}", role=EMPLOYER if i == 0 else PARTNER, share="0.5")
+               for i in range(6)]
+    inp = nord_input(year=2024, rate="0", parties=parties, material=[],
+                     positions=[Position("K0", "CM", D("1"), D("12"), D("0.03"))])
+    result = settle(inp)
+    shares = list(result.regions[0].shares)
+    assert [s.net for s in shares] == [D("0.00"), D("0.00"), D("0.00"), D("0.01"), D("0.01"),
+                                       D("0.01")]
+    assert [s.cent_correction for s in shares[1:]] == [D("-0.01"), D("-0.01"), 0, 0, 0]
+    shares[1] = dataclasses.replace(shares[1], net=D("-0.01"), gross=D("-0.01"),
+                                    balance=D("-0.01"), cent_correction=D("-0.02"))
+    shares[0] = dataclasses.replace(shares[0], net=D("0.01"), gross=D("0.01"),
+                                    balance=D("0.01"))
+    with pytest.raises(AssertionError, match="K1: share has the opposite sign"):
+        check_settlement(with_shares(result, *shares), inp)
+    # and with the Eigenanteil's sign kept (K1 back to 0.00), the two cents themselves:
+    shares[1] = dataclasses.replace(shares[1], net=D("0.00"), gross=D("0.00"),
+                                    balance=D("0.00"))
+    shares[0] = dataclasses.replace(shares[0], net=D("0.00"), gross=D("0.00"),
+                                    balance=D("0.00"))
+    with pytest.raises(AssertionError, match="K1: gives back -0.02, at most one cent"):
+        check_settlement(with_shares(result, *shares), inp)
+
+
 # --------------------------------------------------------------------- properties
 
 cents = st.integers(min_value=0, max_value=10_000_000).map(lambda c: D(c) / 100)
@@ -269,14 +380,23 @@ def regions(draw):
 
 @pytest.mark.slow
 @settings(max_examples=200, deadline=None)
-@given(regions(), st.booleans(), st.sampled_from(["0", "0.07", "0.19"]))
-def test_shares_always_add_up_to_the_eigenanteil(region, lapsed, vat):
+@given(regions(), st.booleans())
+def test_the_subsidy_is_the_rate_pro_rata_capped_at_each_positions_costs(region, lapsed):
+    """R2 and R5 recomputed: 57,000 × VZÄ × months / 12 = 4,750 × VZÄ × months per
+    position, rounded, at most its personnel costs; 0 when lapsed, and then equal keys.
+    (That the shares add up to the Eigenanteil, ``settle`` itself checks on every run.)"""
     parties, positions, material = region
     result = settle(nord_input(year=2024, rate="57000", parties=parties, positions=positions,
-                               material=material, subsidy_lapsed=lapsed, vat_rate=D(vat)))
+                               material=material, subsidy_lapsed=lapsed))
     (r,) = result.regions
-    assert sum(s.net for s in r.shares) == r.eigenanteil
-    assert r.eigenanteil == r.costs - r.subsidy
+    computed = sum((min((D(4750) * p.vzae * p.months).quantize(D("0.01"), ROUND_HALF_UP),
+                        p.personnel_costs)
+                    for p in positions), D(0))
+    assert r.subsidy_computed == computed
+    assert r.subsidy == (0 if lapsed else computed)
+    assert r.subsidy <= r.personnel_costs
+    if lapsed:
+        assert {s.key for s in r.shares} == {1}
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -102,8 +103,8 @@ def test_billerbeck_leaving_gives_its_share_to_the_three_others_of_nord(tmp_path
     for name in ("Coesfeld", "Havixbeck", "Rosendahl"):
         assert keys[name].before == D("0.625")
         assert keys[name].before_fraction == D("0.25")
-        assert keys[name].after == D("0.625") + D("0.625") / 3
-        assert round(keys[name].after_fraction, 10) == round(D(1) / 3, 10)
+        assert keys[name].after == Fraction(5, 6)  # exact: 0.625 + 0.625 / 3
+        assert keys[name].after_fraction == Fraction(1, 3)
 
 
 def test_an_earlier_exit_is_already_in_the_keys_before_the_notice(tmp_path):
@@ -121,7 +122,7 @@ def test_an_earlier_exit_is_already_in_the_keys_before_the_notice(tmp_path):
     assert list(keys) == ["Ascheberg", "Lüdinghausen", "Nordkirchen", "Senden"]
     assert [keys[n].before for n in keys] == [D("0.625")] * 4
     assert keys["Senden"].after is None
-    assert keys["Ascheberg"].after == D("0.5") + D("1.0") / 3
+    assert keys["Ascheberg"].after == Fraction("0.5") + Fraction("1.0") / 3
 
 
 # ------------------------------------------------------------ the command

@@ -609,7 +609,7 @@ def test_pdf_of_each_letter_is_the_whole_workbook_letter_and_trail(tmp_path):
     write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
     done = run_kim("abrechnen", "--pdf", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "8 PDF-Datei(en) der Abrechnungen erstellt." in done.stdout
+    assert "8 PDF-Dateien der Abrechnungen erstellt." in done.stdout
     folder = tmp_path / "output" / "2024"
     letters = sorted(folder.glob("Abrechnung_2024_*.xlsx"))
     pdfs = sorted(folder.glob("Abrechnung_2024_*.pdf"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
@@ -44,8 +45,9 @@ def span(first_row: int, last_row: int, col: int, sheet: str | None = None) -> s
     return f"{a1(first_row, col, sheet)}:{a1(last_row, col)}"
 
 
-def cell_value(amount: Decimal | int) -> float:
-    """The float written as a cell's value; ``+ 0.0`` turns ``-0.0`` into ``0.0``."""
+def cell_value(amount: Decimal | Fraction | int) -> float:
+    """The float written as a cell's value (a Fraction correctly rounded); ``+ 0.0`` turns
+    ``-0.0`` into ``0.0``."""
     return float(amount) + 0.0
 
 
@@ -116,10 +118,11 @@ class Sheet:
     def blank(self, row: int, col: int, style: str) -> None:
         self.ws.write_blank(row, col, None, self.styles[style])
 
-    def number(self, row: int, col: int, value: Decimal | int, style: str) -> None:
+    def number(self, row: int, col: int, value: Decimal | Fraction | int, style: str) -> None:
         self.ws.write_number(row, col, cell_value(value), self.styles[style])
 
-    def formula(self, row: int, col: int, formula: str, value: Decimal, style: str) -> None:
+    def formula(self, row: int, col: int, formula: str, value: Decimal | Fraction,
+                style: str) -> None:
         self.ws.write_formula(row, col, formula, self.styles[style], cell_value(value))
 
     def date(self, row: int, col: int, day: date, style: str) -> None:
