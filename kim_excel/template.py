@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kim_excel.agreement import COESFELD_PARTIES, DEFAULT_VAT_NOTE
 from kim_excel.model import KOSTENARTEN, ROLES
-from kim_excel.validation import (
+from kim_excel.schema import (
     ABSCHLAEGE,
     EINSTELLUNGEN,
     FOERDERUNG,
