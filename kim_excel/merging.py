@@ -71,8 +71,9 @@ def merge(parsed: list[WorkbookInput], out: Collector,
     with_settings = [wb for wb in parsed if wb.settings is not None]
     if not with_settings:
         return None
-    first = with_settings[0]
-    for other in with_settings[1:]:
+    sound = [wb for wb in with_settings if wb.settings_sound]
+    first = (sound or with_settings)[0]
+    for other in sound[1:]:
         compare_settings(first, other, out)
     for wb in parsed:
         trail.incomplete |= wb.incomplete

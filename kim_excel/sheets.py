@@ -85,6 +85,7 @@ class WorkbookInput:
 
     file: str
     settings: Settings | None  # agreement-wide: must agree with the other workbooks
+    settings_sound: bool  # False: a setting's cell is wrong (reported), defaults stand in
     terms: Terms | None  # the employer's own: for the regions whose costs stand here
     parties: tuple[Party, ...]
     incomplete: set[str]  # normalised regions and names of party rows that are not sound
@@ -115,13 +116,14 @@ def parse_workbook(raw: RawWorkbook, today: date, out: Collector) -> WorkbookInp
     incomplete: set[str] = set()
     parsed = parse_settings(tables[EINSTELLUNGEN], today, out, setting_cells) \
         if EINSTELLUNGEN in tables else None
-    settings, terms = parsed if parsed else (None, None)
+    settings, terms, sound = parsed if parsed else (None, None, False)
     parties = parse_parties(tables[VERTRAGSPARTEIEN], out, party_rows, incomplete) \
         if VERTRAGSPARTEIEN in tables else ()
     year = settings.year if settings else None
     return WorkbookInput(
         file=raw.name,
         settings=settings,
+        settings_sound=sound,
         terms=terms,
         parties=tuple(parties),
         incomplete=incomplete,
@@ -137,8 +139,9 @@ def parse_workbook(raw: RawWorkbook, today: date, out: Collector) -> WorkbookInp
 
 
 def parse_settings(table: Table, today: date, out: Collector,
-                   cells: dict[str, CellRef] | None = None) -> tuple[Settings, Terms] | None:
-    """The agreement-wide settings and the employer's own (SPEC § 4); None when broken."""
+                   cells: dict[str, CellRef] | None = None) -> tuple[Settings, Terms, bool] | None:
+    """The agreement-wide settings, the employer's own (SPEC § 4) and whether all their
+    cells are sound; None without a valid year."""
     rows: dict[str, tuple[object, CellRef]] = {}
     known = {normalise(n): n for n in SETTINGS_ROWS}
     for index, row in data_rows(table, ("Einstellung", "Wert")):
@@ -195,26 +198,34 @@ def parse_settings(table: Table, today: date, out: Collector,
                          f"Die Monate nach einem Ende im Laufe des Jahres (§ 4 Abs. 3) bitte "
                          f"gesondert abrechnen.")
         end = None
-    if None in (year, lapsed, vat_rate, payment, notice, settled) or (
-        not is_empty(get(S_RATE)[0]) and rate is None) or (
-        not is_empty(get(S_END)[0]) and end is None
-    ):
+    sound = None not in (year, lapsed, vat_rate, payment, notice, settled) and not (
+        not is_empty(get(S_RATE)[0]) and rate is None) and not (
+        not is_empty(get(S_END)[0]) and end is None)
+    if year is None:
         return None
-    if not vat_note:
-        out.warn(get(S_VAT_NOTE)[1], "„Hinweis Umsatzsteuer“ ist leer: die Abrechnungen "
-                                     "tragen keinen Hinweis zur Umsatzsteuer.")
-    elif vat_rate and vat_note == default_vat_note():
-        out.warn(get(S_VAT_NOTE)[1], "Umsatzsteuer wird berechnet, aber „Hinweis Umsatzsteuer“ "
-                                     "sagt noch, dass keine erhoben wird: bitte den Hinweis "
-                                     "anpassen, er steht auf jeder Abrechnung.")
-    settings = Settings(year=year, subsidy_rate=rate, subsidy_lapsed=lapsed,
-                        notice_months=notice, contract_end=end)
+    if sound:
+        warn_vat_note(vat_rate, vat_note, get(S_VAT_NOTE)[1], out)
+    # With a broken cell (reported) the defaults stand in, so that the checks across
+    # sheets still run and report their problems in the same run; nothing is settled.
+    settings = Settings(year=year, subsidy_rate=rate, subsidy_lapsed=bool(lapsed),
+                        notice_months=18 if notice is None else notice, contract_end=end)
     terms = Terms(
-        settlement_date=settled, date_given=not is_empty(get(S_DATE)[0]), payment_days=payment,
-        vat_rate=vat_rate, vat_note=vat_note, aktenzeichen=text_value(get(S_AZ)[0]),
-        buchungsstelle=text_value(get(S_BUCHUNG)[0]),
+        settlement_date=settled or today, date_given=not is_empty(get(S_DATE)[0]),
+        payment_days=30 if payment is None else payment,
+        vat_rate=vat_rate or Decimal(0), vat_note=vat_note,
+        aktenzeichen=text_value(get(S_AZ)[0]), buchungsstelle=text_value(get(S_BUCHUNG)[0]),
     )
-    return settings, terms
+    return settings, terms, sound
+
+
+def warn_vat_note(vat_rate: Decimal, vat_note: str, where: CellRef, out: Collector) -> None:
+    if not vat_note:
+        out.warn(where, "„Hinweis Umsatzsteuer“ ist leer: die Abrechnungen "
+                        "tragen keinen Hinweis zur Umsatzsteuer.")
+    elif vat_rate and vat_note == default_vat_note():
+        out.warn(where, "Umsatzsteuer wird berechnet, aber „Hinweis Umsatzsteuer“ "
+                        "sagt noch, dass keine erhoben wird: bitte den Hinweis "
+                        "anpassen, er steht auf jeder Abrechnung.")
 
 
 def parse_parties(table: Table, out: Collector, rows: dict[str, tuple[Table, int]] | None = None,

@@ -79,12 +79,14 @@ def test_structural_and_cell_problems_are_reported_in_one_run(tmp_path):
     party(form, "Olfen")["IBAN"] = "DE00 1234"  # a bad cell elsewhere
     form.positions[0]["Personalkosten"] = "abc"  # and one in the costs
     form.hours = [{"Kommune": "Lüdinghausen", "Stunden": Decimal(10)}]  # part of Süd only
+    form.settings["Umsatzsteuersatz"] = "viel"  # and a setting
     code, output, ausgabe = run(tmp_path, ("Nord.xlsx", form))
     assert code == 1
     assert "Vertragsparteien!D3: Region Nord hat 2024 mehrere Anstellungskörperschaften " \
            "(Coesfeld, Billerbeck); erlaubt ist genau eine." in output
     assert "Vertragsparteien!K11: „DE00 1234“ ist keine gültige IBAN" in output
     assert "Personalkosten!E2: „abc“ ist kein Betrag" in output
+    assert "Einstellungen!B5: „viel“ ist keine Zahl" in output
     assert "Stunden!A2: Region Süd: Stunden fehlen für Ascheberg, Nordkirchen, Olfen, " \
            "Senden." in output
     assert nothing_written(ausgabe)
