@@ -47,7 +47,7 @@ from kim_excel.model import (
     Settings,
     Terms,
 )
-from kim_excel.reading import RawWorkbook, Table, normalise
+from kim_excel.reading import RawWorkbook, Table, cell_name, normalise
 from kim_excel.schema import (
     ABSCHLAEGE,
     ALL_SHEETS,
@@ -259,26 +259,26 @@ class PartyRow:
     values: dict[str, object]
 
     def at(self, header: str) -> CellRef:
-        if normalise(header) in self.table.headers:
-            return self.table.ref(self.index, header)
-        return self.table.ref(self.index)
+        column = self.table.headers.get(normalise(header))
+        if column is None:
+            return self.table.ref(self.index)
+        return CellRef(self.table.file, self.table.sheet, cell_name(self.index, column))
 
     def text(self, header: str) -> str:
         return text_value(self.values[header])
 
 
 def parse_party(row: PartyRow, out: Collector, seen: dict[str, CellRef]) -> Party | None:
-    name = row.text("Kommune")
+    name, where = row.text("Kommune"), row.at("Kommune")
     ok = True
     if not name:
-        out.error(row.at("Kommune"), "Name der Kommune fehlt.")
+        out.error(where, "Name der Kommune fehlt.")
         ok = False
     elif normalise(name) in seen:
-        out.error(row.at("Kommune"),
-                  f"„{name}“ steht doppelt (zuerst in {seen[normalise(name)]}).")
+        out.error(where, f"„{name}“ steht doppelt (zuerst in {seen[normalise(name)]}).")
         ok = False
     else:
-        seen[normalise(name)] = row.at("Kommune")
+        seen[normalise(name)] = where
     texts = {h: row.text(h) for h in ("Bezeichnung", "Region", "Straße", "Ort")}
     for header, text in texts.items():
         if not text:
@@ -295,7 +295,7 @@ def parse_party(row: PartyRow, out: Collector, seen: dict[str, CellRef]) -> Part
     return Party(
         name=name, bezeichnung=texts["Bezeichnung"], region=texts["Region"], role=role,
         stundenanteil=share if share is not None else Decimal(0), exit_date=exit_date,
-        street=texts["Straße"], city=texts["Ort"], where=row.at("Kommune"),
+        street=texts["Straße"], city=texts["Ort"], where=where,
         **party_contact(row, out),
     )
 
