@@ -32,6 +32,17 @@ COESFELD_PARTIES: tuple[tuple[str, str, str, str, Decimal, str, str, str], ...] 
      "Senden"),
 )
 
+# Amtlicher Gemeindeschlüssel (Land 05 NRW, Regierungsbezirk 5 Münster, Kreis 58 Coesfeld,
+# then the municipalities in alphabetical order in steps of 4), from the Gemeindeverzeichnis
+# of the Statistisches Bundesamt (GV-ISys): public and certain, so the form carries them.
+# Leitweg-IDs are not public in this way and are never pre-filled.
+GEMEINDESCHLUESSEL = {
+    "Ascheberg": "05558004", "Billerbeck": "05558008", "Coesfeld": "05558012",
+    "Dülmen": "05558016", "Havixbeck": "05558020", "Lüdinghausen": "05558024",
+    "Nordkirchen": "05558028", "Nottuln": "05558032", "Olfen": "05558036",
+    "Rosendahl": "05558040", "Senden": "05558044",
+}
+
 DEFAULT_VAT_NOTE = (
     "Umsatzsteuer wird nicht erhoben: Die Kostenerstattung erfolgt im Rahmen der "
     "interkommunalen Zusammenarbeit nach der Kooperationsvereinbarung (§ 2b UStG)."

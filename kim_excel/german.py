@@ -2,7 +2,9 @@
 
 The one home of every German number and date text (STYLE.md § 11). Workbook cells carry
 numbers with a number format instead (``styles.py``); these functions write text: letters,
-notices, mails, the terminal. This half formats; parsing what people type lives beside it.
+notices, mails, the terminal. The second half reads what people type (form cells, SMTP
+settings) the same way everywhere: ``Ja``/``WAHR``/``x`` mean yes, ``1.234,56 €`` is a
+number.
 
 >>> format_eur(Decimal("1234567.5"))
 '1.234.567,50 €'
@@ -14,6 +16,7 @@ notices, mails, the terminal. This half formats; parsing what people type lives 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -75,3 +78,59 @@ def iban_groups(iban: str) -> str:
     """``DE26401545300000123456`` → ``DE26 4015 4530 0000 1234 56``."""
     compact = iban.replace(" ", "").upper()
     return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
+# ---------------------------------------------------------------- parsing
+
+# One set of yes/no words for the form (``Landesförderung entfallen``) and the SMTP settings
+# (``starttls``); compared after lower-casing. An empty cell means no.
+YES = ("ja", "j", "yes", "wahr", "true", "x", "1", "an", "on")
+NO = ("nein", "n", "no", "falsch", "false", "0", "aus", "off", "")
+
+_GROUPED = re.compile(r"-?\d{1,3}(\.\d{3})+(,\d+)?")
+_COMMA = re.compile(r"-?\d+,\d+")
+_PLAIN = re.compile(r"-?\d+(\.\d+)?")
+_DATE = re.compile(r"\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*")
+
+
+def yes_no_word(text: str) -> bool | None:
+    """``"Ja"`` → True, ``"nein"`` or ``""`` → False, anything else → None.
+
+    >>> yes_no_word(" WAHR "), yes_no_word("Nein"), yes_no_word("vielleicht")
+    (True, False, None)
+    """
+    word = text.strip().lower()
+    if word in YES:
+        return True
+    if word in NO:
+        return False
+    return None
+
+
+def german_number_text(text: str) -> str:
+    """``"1.234,56 €"`` → ``"1234.56"``; text that is no number stays as it is.
+
+    >>> german_number_text("1.234,56 €"), german_number_text("7,5"), german_number_text("abc")
+    ('1234.56', '7.5', 'abc')
+    """
+    t = text.strip().replace("€", "").replace("EUR", "").replace("\u00a0", "").replace(" ", "")
+    if _GROUPED.fullmatch(t):
+        t = t.replace(".", "").replace(",", ".")
+    elif _COMMA.fullmatch(t):
+        t = t.replace(",", ".")
+    return t if is_number_text(t) else text
+
+
+def is_number_text(text: str) -> bool:
+    return bool(_PLAIN.fullmatch(text.strip()))
+
+
+def parse_german_date(text: str) -> date | None:
+    """``"31.12.2024"`` → that date; anything else (``"31.02.2024"`` too) → None."""
+    match = _DATE.fullmatch(text)
+    if not match:
+        return None
+    try:
+        return date(int(match[3]), int(match[2]), int(match[1]))
+    except ValueError:
+        return None

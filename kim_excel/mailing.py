@@ -44,6 +44,8 @@ from pathlib import Path
 
 from kim_excel import booking
 from kim_excel.errors import KimError
+from kim_excel.german import NO as FALSE
+from kim_excel.german import YES as TRUE
 from kim_excel.model import PARTNER, Party, RegionResult, Settlement, Share
 from kim_excel.money import format_eur
 from kim_excel.output import write_atomically
@@ -87,8 +89,6 @@ class SmtpConfig:
 ENV_KEYS = {"host": "KIM_SMTP_HOST", "port": "KIM_SMTP_PORT", "user": "KIM_SMTP_USER",
             "password": "KIM_SMTP_PASSWORD", "starttls": "KIM_SMTP_STARTTLS",
             "from": "KIM_SMTP_FROM", "cafile": "KIM_SMTP_CAFILE", "timeout": "KIM_SMTP_TIMEOUT"}
-TRUE = ("1", "ja", "j", "yes", "true", "wahr", "an", "on")
-FALSE = ("0", "nein", "n", "no", "false", "falsch", "aus", "off")
 
 
 def load_smtp_config(environ: Mapping[str, str] | None = None,

@@ -95,7 +95,11 @@ class Party:
     contact: str = ""
     phone: str = ""
     kassenzeichen: str = ""
-    bank_from_iban: bool = False  # BIC and Kreditinstitut were filled from the IBAN
+    leitweg_id: str = ""  # the e-invoice address of a public buyer (SPEC § 8)
+    gemeindeschluessel: str = ""  # amtlicher Gemeindeschlüssel, 8 digits
+    steuernummer: str = ""
+    ust_id: str = ""  # USt-IdNr.
+    bank_from_iban: bool = False  # BIC or Kreditinstitut were filled in from the IBAN
     where: CellRef | None = field(default=None, compare=False)  # its row in the sheet
 
     @property

@@ -158,15 +158,11 @@ def nominal_keys(parties: tuple[Party, ...], region: str, year: int) -> dict[str
 def read_agreement(source: Path, required: bool) -> Agreement | None:
     """Parties and notice period from the workbooks in ``source``; None if there are none
     and ``source`` was not asked for explicitly."""
+    from kim_excel.cells import Collector, check_structure
+    from kim_excel.merging import party_difference
     from kim_excel.reading import UnreadableWorkbook, find_workbooks, read_workbook
-    from kim_excel.validation import (
-        EINSTELLUNGEN,
-        VERTRAGSPARTEIEN,
-        Collector,
-        check_structure,
-        parse_parties,
-        party_difference,
-    )
+    from kim_excel.schema import EINSTELLUNGEN, VERTRAGSPARTEIEN
+    from kim_excel.sheets import parse_parties
 
     try:
         paths = find_workbooks(source)
@@ -203,7 +199,7 @@ def read_agreement(source: Path, required: bool) -> Agreement | None:
         if other.parties != first.parties:
             out.problems.append(Problem(
                 f"die Vertragsparteien weichen von {first.files[0]} ab"
-                f"{party_difference(first.parties, other.parties)}.",
+                f"{party_difference(first.parties, other.parties)[1]}.",
                 CellRef(other.files[0], VERTRAGSPARTEIEN)))
         if other.notice_months != first.notice_months:
             out.problems.append(Problem(
@@ -216,8 +212,9 @@ def read_agreement(source: Path, required: bool) -> Agreement | None:
 
 def notice_setting(table, out) -> int | None:
     """The ``Kündigungsfrist (Monate)`` row, checked as the settlement run checks it."""
+    from kim_excel.cells import data_rows, int_value, is_empty
     from kim_excel.reading import normalise
-    from kim_excel.validation import S_NOTICE, data_rows, int_value, is_empty
+    from kim_excel.schema import S_NOTICE
 
     for index, row in data_rows(table, ("Einstellung", "Wert")):
         if normalise(row["Einstellung"]) == normalise(S_NOTICE):

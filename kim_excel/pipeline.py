@@ -24,7 +24,8 @@ from kim_excel.output import (
     staged_folder,
     write_atomically,
 )
-from kim_excel.validation import VERTRAGSPARTEIEN, load_input
+from kim_excel.schema import VERTRAGSPARTEIEN
+from kim_excel.validation import load_input
 
 Progress = Callable[[int, int], None]  # (partner workbooks written, of how many)
 

@@ -13,9 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from kim_excel.agreement import COESFELD_PARTIES, DEFAULT_VAT_NOTE
+from kim_excel.agreement import COESFELD_PARTIES, DEFAULT_VAT_NOTE, GEMEINDESCHLUESSEL
 from kim_excel.model import KOSTENARTEN, ROLES
-from kim_excel.validation import (
+from kim_excel.schema import (
     ABSCHLAEGE,
     EINSTELLUNGEN,
     FOERDERUNG,
@@ -82,6 +82,15 @@ INSTRUCTIONS = (
     "• Überschriften in Zeile 1 nicht ändern; zusätzliche Spalten und Blätter sind erlaubt.",
     "• Mehrere Arbeitsmappen (z. B. eine je Anstellungskörperschaft) dürfen im Ordner liegen, "
     "wenn Einstellungen und Vertragsparteien übereinstimmen.",
+    "• E-Rechnung (XRechnung): Trägt eine Partnerkommune in „Leitweg-ID“ die Leitweg-ID ein, "
+    "die sie für Rechnungen mitgeteilt hat (z. B. 05558016-0001-35), erhält sie ihre "
+    "Abrechnung zusätzlich als XRechnung. Ihre Anstellungskörperschaft braucht dann "
+    "„Ansprechpartner“, „Telefon“ und „E-Mail“ sowie – ohne Umsatzsteuer – ihren "
+    "„Gemeindeschlüssel“ (8 Ziffern, für Kreis Coesfeld vorausgefüllt), mit Umsatzsteuer "
+    "ihre „USt-IdNr.“ oder „Steuernummer“.",
+    "• Bankverbindung: nötig nur für die Anstellungskörperschaft, die abrechnet; BIC und "
+    "Kreditinstitut dürfen leer bleiben, sie werden aus der IBAN ermittelt. Was eine andere "
+    "Arbeitsmappe ausfüllt, muss hier nicht wiederholt werden.",
     "• Jede Anstellungskörperschaft erhält die Landesförderung und rechnet den Eigenanteil mit "
     "den Partnerkommunen ihrer Region nach dem Stundenanteil ab (§ 2).",
 )
@@ -104,7 +113,8 @@ def coesfeld_parties() -> list[dict[str, object]]:
     rows = []
     for name, kind, region, role, share, street, postcode, city in COESFELD_PARTIES:
         rows.append({"Kommune": name, "Bezeichnung": kind, "Region": region, "Rolle": role,
-                     "Stundenanteil": share, "Straße": street, "PLZ": postcode, "Ort": city})
+                     "Stundenanteil": share, "Straße": street, "PLZ": postcode, "Ort": city,
+                     "Gemeindeschlüssel": GEMEINDESCHLUESSEL.get(name, "")})
     return rows
 
 
@@ -133,7 +143,8 @@ def write_form(path: Path, content: FormContent | None = None) -> Path:
     widths = {"Kommune": 16, "Bezeichnung": 12, "Region": 10, "Rolle": 24, "Stundenanteil": 14,
               "Ausgeschieden zum": 18, "Straße": 24, "PLZ": 8, "Ort": 16, "E-Mail": 30,
               "IBAN": 28, "BIC": 14, "Kreditinstitut": 28, "Ansprechpartner": 22,
-              "Telefon": 18, "Kassenzeichen": 16}
+              "Telefon": 18, "Kassenzeichen": 16, "Leitweg-ID": 22, "Gemeindeschlüssel": 16,
+              "Steuernummer": 18, "USt-IdNr.": 16}
     kommunen = f"='{VERTRAGSPARTEIEN}'!$A$2:$A${INPUT_ROWS + 1}"
     _data_sheet(wb, f, VERTRAGSPARTEIEN, parties_headers, content.parties, widths,
                 kinds={"Stundenanteil": "vzae", "Ausgeschieden zum": "date", "PLZ": "text"},

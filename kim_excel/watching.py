@@ -154,7 +154,7 @@ def lock_files(folder: Path, name: str) -> list[Path]:
 def stated_year(path: Path) -> int | None:
     """The ``Abrechnungsjahr`` a workbook states, or None if it cannot be read."""
     from kim_excel.reading import normalise, read_workbook
-    from kim_excel.validation import EINSTELLUNGEN, S_YEAR
+    from kim_excel.schema import EINSTELLUNGEN, S_YEAR
 
     try:
         raw = read_workbook(path, (EINSTELLUNGEN,))

@@ -55,12 +55,26 @@ def test_blank_form_has_the_eleven_parties_and_the_spec_defaults(tmp_path):
     assert wb["Personalkosten"].freeze_panes == "A2"
 
 
-def test_blank_form_asks_for_the_year_and_the_bank_details_of_the_employers(tmp_path):
+def test_blank_form_asks_for_the_year_and_not_for_bank_details_nobody_bills_with(tmp_path):
+    """Bank details are needed only by an employer that bills (SPEC § 4): a blank form has
+    no costs, so it asks for the year alone."""
     path = tmp_path / "v.xlsx"
     CliRunner().invoke(main, ["vorlage", str(path)])
     with pytest.raises(InputError) as err:
         load_input(path, date(2026, 1, 1))
     messages = [str(p) for p in err.value.problems]
     assert any("Einstellungen!B2: „Abrechnungsjahr“ fehlt" in m for m in messages)
-    assert any("Vertragsparteien!K2: IBAN fehlt für die Anstellungskörperschaft Coesfeld" in m
-               for m in messages)
+    assert not any("IBAN fehlt" in m for m in messages)
+
+
+def test_blank_form_carries_the_public_gemeindeschluessel_and_no_leitweg_id(tmp_path):
+    from openpyxl import load_workbook
+
+    path = tmp_path / "v.xlsx"
+    CliRunner().invoke(main, ["vorlage", str(path)])
+    rows = list(load_workbook(path)["Vertragsparteien"].values)
+    header = list(rows[0])
+    keys = {r[0]: r[header.index("Gemeindeschlüssel")] for r in rows[1:] if r[0]}
+    assert keys["Coesfeld"] == "05558012" and keys["Dülmen"] == "05558016"
+    assert len(set(keys.values())) == 11
+    assert all(r[header.index("Leitweg-ID")] is None for r in rows[1:])
