@@ -123,45 +123,14 @@ def settle_region(
         return None
 
     position_results = tuple(subsidise(p, rate) for p in positions)
-    for p in positions:
-        if p.vzae < MIN_ELIGIBLE_VZAE:
-            notices.append(
-                Notice(
-                    f"Stelle „{p.label}“ ({employer.full_name}) hat {format_decimal(p.vzae)} VZÄ: "
-                    f"Stellen unter 0,5 VZÄ werden im Landesprogramm nicht gefördert. "
-                    f"Ihre Kosten zählen mit, die berechnete Förderung bitte prüfen.",
-                    where=p.where,
-                )
-            )
+    notices.extend(small_position_notices(positions, employer))
     personnel = sum((p.personnel_costs for p in positions), ZERO)
     material_total = sum((c.amount for c in material), ZERO)
     costs = personnel + material_total
     computed = sum((r.subsidy for r in position_results), ZERO)
     received = inp.subsidies_received.get(employer.name)
 
-    if settings.subsidy_lapsed:
-        subsidy = ZERO
-        if received:
-            notices.append(
-                Notice(
-                    f"Region {region}: Landesförderung ist als entfallen markiert; die "
-                    f"angegebene erhaltene Förderung von {format_eur(received)} wird nicht "
-                    f"abgezogen (R5)."
-                )
-            )
-    elif received is not None:
-        subsidy = received
-        if received != computed:
-            notices.append(
-                Notice(
-                    f"Region {region}: erhaltene Förderung {format_eur(received)} weicht von "
-                    f"der berechneten {format_eur(computed)} ab "
-                    f"(Differenz {format_eur(received - computed)}); abgerechnet wird die "
-                    f"erhaltene."
-                )
-            )
-    else:
-        subsidy = computed
+    subsidy = deducted_subsidy(settings, region, computed, received, notices)
     eigenanteil = costs - subsidy
     if eigenanteil < 0:
         notices.append(
@@ -182,7 +151,71 @@ def settle_region(
         advances = advances_by_party(inp)
     if items is None:
         items = advance_items_by_party(inp)
-    vat_rate = terms.vat_rate
+    billed = bill_shares(shares, keys, total, inherited, eigenanteil, terms.vat_rate, due,
+                         advances, items)
+    active = {p.name for p in parties}  # names are unique (validation)
+    exited = tuple(p for p in members if p.name not in active)
+    return RegionResult(
+        region=region,
+        employer=employer,
+        positions=position_results,
+        material_costs=material,
+        personnel_costs=personnel,
+        material_costs_total=material_total,
+        costs=costs,
+        subsidy_computed=computed,
+        subsidy_received=received,
+        subsidy=subsidy,
+        eigenanteil=eigenanteil,
+        key_basis=basis,
+        key_total=total,
+        shares=tuple(billed),
+        terms=terms,
+        due_date=due,
+        exited=exited,
+        wind_down=is_wind_down(inp),
+    )
+
+
+def small_position_notices(positions, employer: Party) -> list[Notice]:
+    """R2: positions under 0.5 VZÄ are not eligible in the programme; their costs count."""
+    return [
+        Notice(
+            f"Stelle „{p.label}“ ({employer.full_name}) hat {format_decimal(p.vzae)} VZÄ: "
+            f"Stellen unter 0,5 VZÄ werden im Landesprogramm nicht gefördert. "
+            f"Ihre Kosten zählen mit, die berechnete Förderung bitte prüfen.",
+            where=p.where,
+        )
+        for p in positions if p.vzae < MIN_ELIGIBLE_VZAE
+    ]
+
+
+def deducted_subsidy(settings, region: str, computed: Decimal, received: Decimal | None,
+                     notices: list[Notice]) -> Decimal:
+    """What R3 deducts: 0 if lapsed (R5), the received subsidy if stated, else the computed."""
+    if settings.subsidy_lapsed:
+        if received:
+            notices.append(Notice(
+                f"Region {region}: Landesförderung ist als entfallen markiert; die "
+                f"angegebene erhaltene Förderung von {format_eur(received)} wird nicht "
+                f"abgezogen (R5)."))
+        return ZERO
+    if received is None:
+        return computed
+    if received != computed:
+        notices.append(Notice(
+            f"Region {region}: erhaltene Förderung {format_eur(received)} weicht von "
+            f"der berechneten {format_eur(computed)} ab "
+            f"(Differenz {format_eur(received - computed)}); abgerechnet wird die "
+            f"erhaltene."))
+    return received
+
+
+def bill_shares(shares, keys: dict[str, Fraction], total: Fraction,
+                inherited: dict[str, Fraction], eigenanteil: Decimal, vat_rate: Decimal, due,
+                advances: dict[str, Decimal], items: dict[str, tuple[Advance, ...]],
+                ) -> list[Share]:
+    """R8–R10 on each split share: the employer carries its own, the partners get bills."""
     billed = []
     for party, net in shares:
         if party.is_employer:
@@ -210,28 +243,7 @@ def settle_region(
                 advance_items=items.get(party.name, ()),
             )
         )
-    active = {p.name for p in parties}  # names are unique (validation)
-    exited = tuple(p for p in members if p.name not in active)
-    return RegionResult(
-        region=region,
-        employer=employer,
-        positions=position_results,
-        material_costs=material,
-        personnel_costs=personnel,
-        material_costs_total=material_total,
-        costs=costs,
-        subsidy_computed=computed,
-        subsidy_received=received,
-        subsidy=subsidy,
-        eigenanteil=eigenanteil,
-        key_basis=basis,
-        key_total=total,
-        shares=tuple(billed),
-        terms=terms,
-        due_date=due,
-        exited=exited,
-        wind_down=is_wind_down(inp),
-    )
+    return billed
 
 
 def wind_down_notice(inp: SettlementInput, region: str, parties: list[Party],
@@ -358,6 +370,16 @@ def advance_items_by_party(inp: SettlementInput) -> dict[str, tuple[Advance, ...
     return {party: tuple(rows) for party, rows in items.items()}
 
 
+def check_bill(share: Share, year: int, wind_down: bool, fail) -> None:
+    """One party's amounts: whole cents, gross = net + VAT, balance = gross − advances."""
+    amounts = (share.net, share.vat, share.gross, share.advances, share.balance)
+    if any(a != round_cents(a) for a in amounts):
+        fail(f"{share.party.name}: amount not in whole cents")
+    if share.gross != share.net + share.vat or share.balance != share.gross - share.advances:
+        fail(f"{share.party.name}: gross or balance inconsistent")
+    if not share.party.is_active_in(year) and not wind_down:
+        fail(f"{share.party.name} has left and must not be billed")
+
 def check_split(region: RegionResult, fail) -> None:
     """R7 recalculated from the stored keys, as the letter's formulas do."""
     keys = [s.key for s in region.shares]
@@ -425,11 +447,4 @@ def check_settlement(settlement: Settlement, inp: SettlementInput) -> None:
             if share.party.name in seen:
                 fail(f"{share.party.name} appears twice")
             seen.add(share.party.name)
-            amounts = (share.net, share.vat, share.gross, share.advances, share.balance)
-            if any(a != round_cents(a) for a in amounts):
-                fail(f"{share.party.name}: amount not in whole cents")
-            if (share.gross != share.net + share.vat
-                    or share.balance != share.gross - share.advances):
-                fail(f"{share.party.name}: gross or balance inconsistent")
-            if not share.party.is_active_in(settlement.year) and not region.wind_down:
-                fail(f"{share.party.name} has left and must not be billed")
+            check_bill(share, settlement.year, region.wind_down, fail)
