@@ -17,12 +17,16 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kim_excel.calculation import active_parties, split_keys
 from kim_excel.dates import last_day_for_notice, notice_takes_effect
 from kim_excel.errors import InputError, KimError, UnreadableInput
 from kim_excel.model import CellRef, Party, Problem, Settings, SettlementInput
 from kim_excel.money import display_decimal, format_decimal
+
+if TYPE_CHECKING:
+    from kim_excel.sheets import WorkbookInput
 
 DEFAULT_NOTICE_MONTHS = 18  # § 4 Abs. 2 of the 2023 agreement (the 2022 text had 6)
 
@@ -157,12 +161,12 @@ def nominal_keys(parties: tuple[Party, ...], region: str, year: int) -> dict[str
 
 def read_agreement(source: Path, required: bool) -> Agreement | None:
     """Parties and notice period from the workbooks in ``source``; None if there are none
-    and ``source`` was not asked for explicitly."""
-    from kim_excel.cells import Collector, check_structure
-    from kim_excel.merging import party_difference
-    from kim_excel.reading import UnreadableWorkbook, find_workbooks, read_workbook
-    from kim_excel.schema import EINSTELLUNGEN, VERTRAGSPARTEIEN
-    from kim_excel.sheets import parse_parties
+    and ``source`` was not asked for explicitly. Parties merge cell by cell as in a
+    settlement run (``merging.merge_parties``): an empty cell takes another workbook's value."""
+    from kim_excel.cells import Collector
+    from kim_excel.merging import Trail, merge_parties
+    from kim_excel.reading import find_workbooks
+    from kim_excel.schema import EINSTELLUNGEN
 
     try:
         paths = find_workbooks(source)
@@ -171,43 +175,53 @@ def read_agreement(source: Path, required: bool) -> Agreement | None:
             raise
         return None
     out = Collector()
-    found: list[Agreement] = []
-    for path in paths:
-        try:
-            raw = read_workbook(path, (EINSTELLUNGEN, VERTRAGSPARTEIEN))
-        except UnreadableWorkbook as exc:
-            out.problems.append(exc.problem)
-            continue
-        table = raw.table(VERTRAGSPARTEIEN)
-        if table is None:
-            out.error(CellRef(raw.name, VERTRAGSPARTEIEN),
-                      f"Das Blatt „{VERTRAGSPARTEIEN}“ fehlt. Vorhandene Blätter: "
-                      f"{', '.join(raw.sheet_names) or 'keine'}.")
-            continue
-        if not check_structure(table, VERTRAGSPARTEIEN, out):
-            continue
-        parties = tuple(parse_parties(table, out))
-        settings = raw.table(EINSTELLUNGEN)
-        months = None
-        if settings is not None and check_structure(settings, EINSTELLUNGEN, out):
-            months = notice_setting(settings, out)
-        found.append(Agreement((raw.name,), parties, months))
+    found = [read_one_agreement(path, out) for path in paths]
+    found = [entry for entry in found if entry is not None]
     if out.problems:
         raise InputError(out.problems)
-    first = found[0]
-    for other in found[1:]:
-        if other.parties != first.parties:
+    parties = merge_parties([wb for wb, _ in found], out, Trail())
+    (first, months), *others = found
+    for other, other_months in others:
+        if other_months != months:
             out.problems.append(Problem(
-                f"die Vertragsparteien weichen von {first.files[0]} ab"
-                f"{party_difference(first.parties, other.parties)[1]}.",
-                CellRef(other.files[0], VERTRAGSPARTEIEN)))
-        if other.notice_months != first.notice_months:
-            out.problems.append(Problem(
-                f"die Kündigungsfrist weicht von {first.files[0]} ab.",
-                CellRef(other.files[0], EINSTELLUNGEN)))
+                f"die Kündigungsfrist weicht von {first.file} ab.",
+                CellRef(other.file, EINSTELLUNGEN)))
     if out.problems:
         raise InputError(out.problems)
-    return Agreement(tuple(a.files[0] for a in found), first.parties, first.notice_months)
+    return Agreement(tuple(wb.file for wb, _ in found), parties, months)
+
+
+def read_one_agreement(path: Path, out) -> tuple[WorkbookInput, int | None] | None:
+    """One workbook's parties (as the settlement reads them) and its notice period."""
+    from kim_excel.cells import check_structure
+    from kim_excel.reading import UnreadableWorkbook, read_workbook
+    from kim_excel.schema import EINSTELLUNGEN, VERTRAGSPARTEIEN
+    from kim_excel.sheets import WorkbookInput, parse_parties
+
+    try:
+        raw = read_workbook(path, (EINSTELLUNGEN, VERTRAGSPARTEIEN))
+    except UnreadableWorkbook as exc:
+        out.problems.append(exc.problem)
+        return None
+    table = raw.table(VERTRAGSPARTEIEN)
+    if table is None:
+        out.error(CellRef(raw.name, VERTRAGSPARTEIEN),
+                  f"Das Blatt „{VERTRAGSPARTEIEN}“ fehlt. Vorhandene Blätter: "
+                  f"{', '.join(raw.sheet_names) or 'keine'}.")
+        return None
+    if not check_structure(table, VERTRAGSPARTEIEN, out):
+        return None
+    rows: dict = {}
+    parties = tuple(parse_parties(table, out, rows))
+    settings = raw.table(EINSTELLUNGEN)
+    months = None
+    if settings is not None and check_structure(settings, EINSTELLUNGEN, out):
+        months = notice_setting(settings, out)
+    workbook = WorkbookInput(file=raw.name, settings=None, settings_sound=True, terms=None,
+                             parties=parties, incomplete=set(), positions=[],
+                             material_costs=[], subsidies={}, hours={}, advances=[],
+                             party_rows=rows)
+    return workbook, months
 
 
 def notice_setting(table, out) -> int | None:

@@ -272,3 +272,27 @@ def test_a_bad_notice_period_in_the_workbook_is_an_input_error(tmp_path):
         "Kündigungsfrist in Monaten.",
     ]
     assert result.stdout == ""
+
+
+def test_workbooks_of_two_employers_are_read_like_the_settlement_reads_them(tmp_path):
+    """SPEC § 4: a bank cell empty in one employer's workbook and filled in the other's is no
+    disagreement, for `kuendigung` as for the settlement; a real difference still is."""
+    own = coesfeld_form(2025)
+    other = coesfeld_form(2025)
+    for party in other.parties:
+        if party["Kommune"] == "Coesfeld":
+            party["IBAN"] = party["BIC"] = party["Kreditinstitut"] = ""
+    write(own, tmp_path / "in" / "Nord.xlsx")
+    write(other, tmp_path / "in" / "Sued.xlsx")
+    result = run_kim("kuendigung", "--eingang-am", "30.06.2025", "--eingang", "in",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Wirksam zum 31.12.2026" in result.stdout
+    for party in other.parties:
+        if party["Kommune"] == "Coesfeld":
+            party["Telefon"] = "02541 1"
+    write(other, tmp_path / "in" / "Sued.xlsx")
+    clash = run_kim("kuendigung", "--eingang-am", "30.06.2025", "--eingang", "in",
+                    cwd=tmp_path)
+    assert clash.returncode == 1
+    assert "Sued.xlsx: Vertragsparteien!" in clash.stdout + clash.stderr
