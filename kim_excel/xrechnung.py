@@ -126,6 +126,16 @@ class InvoiceData:
 
 def invoice_data_problems(data: InvoiceData) -> list[str]:
     """What makes ``data`` inconsistent — a bug of the caller, not the user's input."""
+    problems = amount_problems(data) or tax_problems(data)
+    if data.type_code not in (INVOICE, CORRECTION):
+        problems.append(f"type_code must be {INVOICE} or {CORRECTION}, not {data.type_code!r}")
+    if data.type_code == CORRECTION and not (data.preceding_number and data.preceding_date):
+        problems.append("a correction needs preceding_number and preceding_date")
+    return problems
+
+
+def amount_problems(data: InvoiceData) -> list[str]:
+    """Whole cents; gross = net + VAT; amount due = gross − prepaid."""
     problems = []
     for name in ("net", "vat", "gross", "prepaid", "amount_due"):
         value = getattr(data, name)
@@ -138,19 +148,21 @@ def invoice_data_problems(data: InvoiceData) -> list[str]:
     if data.amount_due != data.gross - data.prepaid:
         problems.append(f"amount_due {data.amount_due} != gross {data.gross} "
                         f"- prepaid {data.prepaid}")
+    return problems
+
+
+def tax_problems(data: InvoiceData) -> list[str]:
+    """Category O at 0 % needs the seller's Gemeindeschlüssel; S needs its tax id."""
     if not isinstance(data.vat_rate, Decimal) or not 0 <= data.vat_rate < 1:
-        problems.append(f"vat_rate must be a Decimal fraction in [0, 1), not {data.vat_rate!r}")
-    elif data.vat_rate == 0:
+        return [f"vat_rate must be a Decimal fraction in [0, 1), not {data.vat_rate!r}"]
+    problems = []
+    if data.vat_rate == 0:
         if data.vat != 0:
             problems.append("vat must be 0 at a rate of 0")
         if not data.seller.gemeindeschluessel:
             problems.append("at 0 % the seller needs its Gemeindeschlüssel (BR-CO-26)")
     elif not (data.seller.vat_id or data.seller.tax_number):
         problems.append("above 0 % the seller needs a USt-IdNr. or Steuernummer (BR-S-02)")
-    if data.type_code not in (INVOICE, CORRECTION):
-        problems.append(f"type_code must be {INVOICE} or {CORRECTION}, not {data.type_code!r}")
-    if data.type_code == CORRECTION and not (data.preceding_number and data.preceding_date):
-        problems.append("a correction needs preceding_number and preceding_date")
     return problems
 
 

@@ -53,6 +53,25 @@ def party(name: str, region: str, role: str, share: Decimal, exit_date=None) -> 
 
 
 @st.composite
+def region_members(draw, r: int, year: int) -> list[Party]:
+    """One region's parties: perhaps an employer that left and its successor, partners that
+    may have left, Stundenanteile that do not all vanish."""
+    region = f"Region {r}"
+    members = []
+    if draw(st.integers(0, 4)) == 0:  # an employer that left, and its successor
+        members.append(party(f"Alt{r}", region, EMPLOYER, draw(shares),
+                             date(year - draw(st.integers(1, 3)), 12, 31)))
+    members.append(party(f"Amt{r}", region, EMPLOYER, draw(shares)))
+    for p in range(draw(st.integers(0, 6))):
+        left = draw(st.sampled_from([None, None, None, year - 1, year, year + 1]))
+        members.append(party(f"Dorf{r}x{p}", region, PARTNER, draw(shares),
+                             date(left, 12, 31) if left else None))
+    if sum(m.stundenanteil for m in members) == 0:
+        members[-1] = Party(**{**members[-1].__dict__, "stundenanteil": Decimal("0.5")})
+    return members
+
+
+@st.composite
 def settlement_inputs(draw) -> SettlementInput:
     """A valid input as validation would pass it: one active employer per region (perhaps
     the successor of one that left), partners that may have left, keys that do not all
@@ -62,19 +81,8 @@ def settlement_inputs(draw) -> SettlementInput:
     parties, positions, material, advances = [], [], [], []
     subsidies, hours = {}, {}
     for r in range(draw(st.integers(1, 4))):
-        region = f"Region {r}"
-        members = []
-        if draw(st.integers(0, 4)) == 0:  # an employer that left, and its successor
-            members.append(party(f"Alt{r}", region, EMPLOYER, draw(shares),
-                                 date(year - draw(st.integers(1, 3)), 12, 31)))
-        employer = party(f"Amt{r}", region, EMPLOYER, draw(shares))
-        members.append(employer)
-        for p in range(draw(st.integers(0, 6))):
-            left = draw(st.sampled_from([None, None, None, year - 1, year, year + 1]))
-            members.append(party(f"Dorf{r}x{p}", region, PARTNER, draw(shares),
-                                 date(left, 12, 31) if left else None))
-        if sum(m.stundenanteil for m in members) == 0:
-            members[-1] = Party(**{**members[-1].__dict__, "stundenanteil": Decimal("0.5")})
+        members = draw(region_members(r, year))
+        employer = next(m for m in members if m.name == f"Amt{r}")
         parties += members
         active = [m for m in members if m.is_active_in(year)]
         for i in range(draw(st.integers(0, 4))):
