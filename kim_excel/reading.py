@@ -124,6 +124,17 @@ def find_workbooks(source: Path) -> list[Path]:
     return candidates
 
 
+def lock_files(folder: Path, name: str) -> list[Path]:
+    """Where Excel (``~$name``, or ``~$`` over the first two letters for long names) and
+    LibreOffice (``.~lock.name#``) put their lock files while a workbook is open."""
+    return [folder / f"~${name}", folder / f"~${name[2:]}", folder / f".~lock.{name}#"]
+
+
+def open_elsewhere(path: Path) -> Path | None:
+    """The lock file beside ``path`` while it is open in Excel or LibreOffice, else None."""
+    return next((lock for lock in lock_files(path.parent, path.name) if lock.exists()), None)
+
+
 def read_workbook(path: Path, sheets: tuple[str, ...]) -> RawWorkbook:
     """Read the named sheets of one workbook. Raises :class:`UnreadableWorkbook`."""
     check_container(path)

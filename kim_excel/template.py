@@ -115,6 +115,26 @@ def blank_form() -> FormContent:
     )
 
 
+TEMPLATE_NAME = "Abrechnung_Vorlage.xlsx"
+
+
+def form_path(written: str) -> tuple[Path, bool]:
+    """Where ``kim-excel vorlage PATH`` writes, and whether the folder is to be created.
+
+    An existing folder, or a path ending with a separator (``input/``, which need not exist
+    yet), gets the form under its own name; anything else is the file's path.
+
+    >>> form_path("eingang/")
+    (PosixPath('eingang/Abrechnung_Vorlage.xlsx'), True)
+    """
+    import os
+
+    path = Path(written)
+    if written.endswith(("/", os.sep)) or path.is_dir():
+        return path / TEMPLATE_NAME, not path.is_dir()
+    return path, False
+
+
 def write_form(path: Path, content: FormContent | None = None) -> Path:
     """Write the form to ``path`` (atomically: a temporary file, then renamed)."""
     import xlsxwriter

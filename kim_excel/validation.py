@@ -34,6 +34,7 @@ from kim_excel.model import (
     Terms,
 )
 from kim_excel.money import NotMoney, format_decimal, money, number
+from kim_excel.names import resolve, unknown_party, with_party_names
 from kim_excel.reading import RawWorkbook, Table, UnreadableWorkbook, normalise, read_workbook
 
 # Sheets and their headers: the contract with the finance staff (SPEC § 4).
@@ -142,28 +143,49 @@ class Trail:
 def load_input(source: Path, today: date) -> tuple[SettlementInput, list[Notice]]:
     """Read and validate every workbook of ``source``; raise :class:`InputError` with all
     problems, or return the merged input and the warnings to show."""
-    from kim_excel.reading import find_workbooks
+    from kim_excel.reading import find_workbooks, open_elsewhere
 
     out = Collector()
     trail = Trail()
     parsed: list[WorkbookInput] = []
     for path in find_workbooks(source):
+        lock = open_elsewhere(path)
+        if lock is not None:
+            program = "Excel" if lock.name.startswith("~$") else "LibreOffice"
+            out.warn(None, f"{path.name} ist gerade in {program} geöffnet (Sperrdatei "
+                           f"{lock.name}); nicht gespeicherte Änderungen sind in dieser "
+                           f"Abrechnung nicht enthalten.")
         try:
             raw = read_workbook(path, ALL_SHEETS)
         except UnreadableWorkbook as exc:
             out.problems.append(exc.problem)
             continue
-        parsed.append(parse_workbook(raw, today, out))
+        item = parse_workbook(raw, today, out)
+        parsed.append(with_party_names(item, item.parties))  # "Gemeinde Nottuln" → "Nottuln"
     if out.problems:
         raise InputError(out.problems)
     merged = merge(parsed, out, trail)
     if out.problems or merged is None:
         raise InputError(out.problems)
+    out.notices.extend(plausibility_of(parsed, today))
     merged = with_successors(merged, out)
     check_agreement(merged, out, trail)
     if out.problems:
         raise InputError(out.problems)
     return canonical(merged), out.notices
+
+
+def plausibility_of(parsed: list[WorkbookInput], today: date) -> list[Notice]:
+    """The plausibility warnings (kim_excel.plausibility): the agreement-wide settings once,
+    each workbook's own terms once."""
+    from kim_excel.plausibility import settings_warnings, terms_warnings
+
+    first = next(p for p in parsed if p.settings is not None)
+    notices = settings_warnings(first.settings, today, first.setting_cells)
+    for item in parsed:
+        if item.terms is not None:
+            notices += terms_warnings(first.settings.year, item.terms, item.setting_cells)
+    return notices
 
 
 # ---------------------------------------------------------------- one workbook
@@ -451,10 +473,6 @@ def parse_settings(table: Table, today: date, out: Collector,
     if not vat_note:
         out.warn(get(S_VAT_NOTE)[1], "„Hinweis Umsatzsteuer“ ist leer: die Abrechnungen "
                                      "tragen keinen Hinweis zur Umsatzsteuer.")
-    elif vat_rate and vat_note == default_vat_note():
-        out.warn(get(S_VAT_NOTE)[1], "Umsatzsteuer wird berechnet, aber „Hinweis Umsatzsteuer“ "
-                                     "sagt noch, dass keine erhoben wird: bitte den Hinweis "
-                                     "anpassen, er steht auf jeder Abrechnung.")
     settings = Settings(year=year, subsidy_rate=rate, subsidy_lapsed=lapsed,
                         notice_months=notice, contract_end=end)
     terms = Terms(
@@ -463,12 +481,6 @@ def parse_settings(table: Table, today: date, out: Collector,
         buchungsstelle=text_value(get(S_BUCHUNG)[0]),
     )
     return settings, terms
-
-
-def default_vat_note() -> str:
-    from kim_excel.agreement import DEFAULT_VAT_NOTE  # the form's text: "no VAT is charged"
-
-    return DEFAULT_VAT_NOTE
 
 
 def yes_no(value: object, where: CellRef, out: Collector) -> bool | None:
@@ -959,9 +971,9 @@ def check_agreement(inp: SettlementInput, out: Collector, trail: Trail | None = 
     def employer_of(name: str, where: CellRef | None) -> None:
         party = by_name.get(normalise(name))
         if party is None:
-            out.error(where, f"„{name}“ ist keine Vertragspartei; erlaubt sind die "
-                             f"Anstellungskörperschaften aus dem Blatt „{VERTRAGSPARTEIEN}“ "
-                             f"({', '.join(p.name for p in inp.parties if p.is_employer)}).")
+            out.error(where, unknown_party(
+                name, inp.parties, f"erlaubt sind die Anstellungskörperschaften aus dem Blatt "
+                f"„{VERTRAGSPARTEIEN}“ ({', '.join(p.name for p in inp.parties if p.is_employer)})."))
         elif not party.is_employer:
             out.error(where, f"{name} ist keine Anstellungskörperschaft, sondern "
                              f"{party.role}; Kosten rechnen nur die Anstellungskörperschaften ab.")
@@ -980,9 +992,9 @@ def check_agreement(inp: SettlementInput, out: Collector, trail: Trail | None = 
     for advance in inp.advances:
         party = by_name.get(normalise(advance.party))
         if party is None:
-            out.error(advance.where, f"„{advance.party}“ ist keine Vertragspartei; Abschläge "
-                                     f"zahlen nur die Partnerkommunen aus dem Blatt "
-                                     f"„{VERTRAGSPARTEIEN}“.")
+            out.error(advance.where, unknown_party(
+                advance.party, inp.parties, f"Abschläge zahlen nur die Partnerkommunen aus dem "
+                                            f"Blatt „{VERTRAGSPARTEIEN}“."))
         elif party.is_employer:
             out.error(advance.where, f"{advance.party} ist Anstellungskörperschaft; Abschläge "
                                      f"zahlen nur Partnerkommunen.")
@@ -1024,8 +1036,9 @@ def check_hours(inp: SettlementInput, by_name: dict[str, Party], year: int,
     for name in inp.hours:
         party = by_name.get(normalise(name))
         if party is None:
-            out.error(where(name), f"„{name}“ ist keine Vertragspartei; Stunden gibt es nur "
-                                   f"für die Kommunen aus dem Blatt „{VERTRAGSPARTEIEN}“.")
+            out.error(where(name), unknown_party(
+                name, inp.parties, f"Stunden gibt es nur für die Kommunen aus dem Blatt "
+                                   f"„{VERTRAGSPARTEIEN}“."))
         elif not party.is_active_in(year):
             out.error(where(name), f"{name} ist zum {describe(party.exit_date)} ausgeschieden; "
                                    f"für {year} sind keine Stunden anzugeben.")
@@ -1089,10 +1102,8 @@ def check_wind_down(inp: SettlementInput, out: Collector) -> None:
 def canonical(inp: SettlementInput) -> SettlementInput:
     """Names in costs, hours and advances in the spelling of the parties sheet
     (matching ignores case and spaces, settling and printing use one spelling)."""
-    by_name = {normalise(p.name): p.name for p in inp.parties}
-
     def fix(name: str) -> str:
-        return by_name.get(normalise(name), name)
+        return resolve(name, inp.parties) or name
 
     return replace(
         inp,

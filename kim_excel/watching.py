@@ -56,6 +56,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from kim_excel.errors import InputError, KimError, UnreadableInput
+from kim_excel.reading import lock_files
 
 STATE_NAME = ".kim-excel-beobachten.json"
 LOCK_NAME = ".kim-excel-beobachten.lock"
@@ -142,12 +143,6 @@ class Observed:
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def lock_files(folder: Path, name: str) -> list[Path]:
-    """Where Excel (``~$name``, or ``~$`` over the first two letters for long names) and
-    LibreOffice (``.~lock.name#``) put their lock files while a workbook is open."""
-    return [folder / f"~${name}", folder / f"~${name[2:]}", folder / f".~lock.{name}#"]
 
 
 def stated_year(path: Path) -> int | None:
@@ -364,7 +359,7 @@ class Watcher:
         text = (f"abgerechnet: Abrechnungsjahr {result.settlement.year}, "
                 f"{len(result.files)} Dateien in {result.folder}")
         if result.notices:
-            text += f"; {len(result.notices)} Hinweis(e), „kim-excel pruefen“ zeigt sie"
+            text += f"; {len(result.notices)} Hinweis(e), „kim-excel pruefen --eingang {self.eingang}“ zeigt sie"
         if remove_stale_reports(workbooks, reports):
             text += "; alter Fehlerbericht entfernt"
         return text, f"abgerechnet {result.settlement.year}"
