@@ -973,7 +973,8 @@ def check_agreement(inp: SettlementInput, out: Collector, trail: Trail | None = 
         if party is None:
             out.error(where, unknown_party(
                 name, inp.parties, f"erlaubt sind die Anstellungskörperschaften aus dem Blatt "
-                f"„{VERTRAGSPARTEIEN}“ ({', '.join(p.name for p in inp.parties if p.is_employer)})."))
+                f"„{VERTRAGSPARTEIEN}“ ({', '.join(p.name for p in inp.parties if p.is_employer)})"
+                f"."))
         elif not party.is_employer:
             out.error(where, f"{name} ist keine Anstellungskörperschaft, sondern "
                              f"{party.role}; Kosten rechnen nur die Anstellungskörperschaften ab.")

@@ -359,7 +359,8 @@ class Watcher:
         text = (f"abgerechnet: Abrechnungsjahr {result.settlement.year}, "
                 f"{len(result.files)} Dateien in {result.folder}")
         if result.notices:
-            text += f"; {len(result.notices)} Hinweis(e), „kim-excel pruefen --eingang {self.eingang}“ zeigt sie"
+            text += (f"; {len(result.notices)} Hinweis(e), „kim-excel pruefen --eingang "
+                     f"{self.eingang}“ zeigt sie")
         if remove_stale_reports(workbooks, reports):
             text += "; alter Fehlerbericht entfernt"
         return text, f"abgerechnet {result.settlement.year}"
