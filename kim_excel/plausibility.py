@@ -17,11 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
 
 from kim_excel.dates import RATE_FROM_2023, RATE_UNTIL_2022, programme_rate
 from kim_excel.model import CellRef, Notice, Settings, Severity, Terms
-from kim_excel.money import format_decimal
+from kim_excel.money import format_decimal, format_eur
 
 FIRST_PROGRAMME_YEAR = 2022
 
@@ -39,13 +38,9 @@ NO_VAT = re.compile(
     re.IGNORECASE)
 
 
-def euro(amount: Decimal) -> str:
-    return f"{format_decimal(amount)} €"
-
-
 def rate_rule() -> str:
-    return (f"{euro(RATE_UNTIL_2022)} bis {FIRST_PROGRAMME_YEAR}, {euro(RATE_FROM_2023)} ab "
-            f"{FIRST_PROGRAMME_YEAR + 1}")
+    return (f"{format_eur(RATE_UNTIL_2022)} bis {FIRST_PROGRAMME_YEAR}, "
+            f"{format_eur(RATE_FROM_2023)} ab {FIRST_PROGRAMME_YEAR + 1}")
 
 
 def settings_warnings(settings: Settings, today: date,
@@ -70,8 +65,8 @@ def settings_warnings(settings: Settings, today: date,
         warn(YEAR, f"Abrechnungsjahr {year} liegt vor Beginn des Programms (gefördert wird ab "
                    f"{FIRST_PROGRAMME_YEAR}). Bitte die Jahreszahl prüfen.")
     if settings.subsidy_rate is not None and settings.subsidy_rate != programme_rate(year):
-        warn(RATE, f"Förderbetrag je VZÄ {euro(settings.subsidy_rate)} weicht vom Satz des "
-                   f"Programms für {year} ab: {euro(programme_rate(year))} ({rate_rule()}). "
+        warn(RATE, f"Förderbetrag je VZÄ {format_eur(settings.subsidy_rate)} weicht vom Satz des "
+                   f"Programms für {year} ab: {format_eur(programme_rate(year))} ({rate_rule()}). "
                    f"Bitte prüfen; leer gelassen gilt der Satz des Programms.")
     return notices
 
