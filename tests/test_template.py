@@ -64,3 +64,16 @@ def test_blank_form_asks_for_the_year_and_the_bank_details_of_the_employers(tmp_
     assert any("Einstellungen!B2: „Abrechnungsjahr“ fehlt" in m for m in messages)
     assert any("Vertragsparteien!K2: IBAN fehlt für die Anstellungskörperschaft Coesfeld" in m
                for m in messages)
+
+
+def test_the_examples_kassenzeichen_fit_their_regions():
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(ROOT / "input" / "Beispiel_Abrechnung_2024.xlsx")["Vertragsparteien"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    region, code = header.index("Region"), header.index("Kassenzeichen")
+    given = {r[0]: (r[region], r[code]) for r in rows[1:] if r[0] and r[code]}
+    assert given["Nordkirchen"] == ("Süd", "KIM-2024-SUED-02")
+    for name, (where, kassenzeichen) in given.items():
+        assert kassenzeichen.startswith(f"KIM-2024-{where.upper().replace('Ü', 'UE')}-"), name
