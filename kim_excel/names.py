@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Protocol
 
@@ -87,11 +87,13 @@ def unknown_party(name: str, parties: Iterable[Named], rest: str = "") -> str:
     return f"{head} {rest[:1].upper()}{rest[1:]}" if rest else head
 
 
-def with_party_names(item, parties: Iterable[Named]):
+def with_party_names(item, parties: Iterable[Named],
+                     error: Callable[[object, str], None] | None = None):
     """One workbook's costs, subsidies, hours and advances with every name that designates
     a party written as in ``Vertragsparteien`` (``Gemeinde Nottuln`` → ``Nottuln``), so that
     every later check and the calculation see one spelling. Unknown names stay as written
-    (the checks report them). Two rows that name the same party both ways keep the first."""
+    (the checks report them). Two rows of Förderung or Stunden that name the same party both
+    ways (``Olfen``, ``Stadt Olfen``) are an ``error(where, message)`` at the second."""
     parties = tuple(parties)
 
     def fix(name: str) -> str:
@@ -100,7 +102,13 @@ def with_party_names(item, parties: Iterable[Named]):
     def keyed(amounts: dict) -> dict:
         result: dict = {}
         for key, value in amounts.items():
-            result.setdefault(fix(key), value)
+            name = fix(key)
+            if name in result:
+                if error is not None:
+                    error(value[1], f"„{key}“ steht doppelt (als „{name}“ zuerst in "
+                                    f"{result[name][1]}); erlaubt ist eine Zeile je Kommune.")
+                continue
+            result[name] = value
         return result
 
     return replace(

@@ -161,7 +161,8 @@ def load_input(source: Path, today: date) -> tuple[SettlementInput, list[Notice]
             out.problems.append(exc.problem)
             continue
         item = parse_workbook(raw, today, out)
-        parsed.append(with_party_names(item, item.parties))  # "Gemeinde Nottuln" → "Nottuln"
+        # "Gemeinde Nottuln" → "Nottuln": one spelling for every check that follows
+        parsed.append(with_party_names(item, item.parties, out.error))
     if out.problems:
         raise InputError(out.problems)
     merged = merge(parsed, out, trail)

@@ -82,3 +82,14 @@ def test_duelmen_is_answered_with_duelmen(tmp_path):
     assert result.exit_code == 1
     assert ("Abrechnung.xlsx: Personalkosten!A5: „Duelmen“ ist keine Vertragspartei – meinten "
             "Sie „Dülmen“? Erlaubt sind die Anstellungskörperschaften") in result.output
+
+
+def test_one_party_named_twice_both_ways_in_hours_is_an_error(tmp_path):
+    form = example_2024()
+    form.hours = [{"Kommune": "Olfen", "Stunden": Decimal(300)},
+                  {"Kommune": "Stadt Olfen", "Stunden": Decimal(100)}]
+    write(form, tmp_path / "in" / "Abrechnung.xlsx")
+    result = CliRunner().invoke(main, ["pruefen", "--eingang", str(tmp_path / "in")])
+    assert result.exit_code == 1
+    assert ("Stunden!A3: „Stadt Olfen“ steht doppelt (als „Olfen“ zuerst in Stunden!A2); "
+            "erlaubt ist eine Zeile je Kommune.") in result.output
