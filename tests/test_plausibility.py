@@ -109,3 +109,23 @@ def test_the_current_year_warns_through_the_real_command_on_a_faked_day(tmp_path
     assert done.returncode == 0, done.stderr + done.stdout
     assert ("Abrechnungsjahr 2026 ist noch nicht abgeschlossen (heute ist der 15.06.2026)"
             in done.stdout + done.stderr)
+
+
+def test_the_watcher_counts_the_warnings_and_names_the_folder_for_pruefen(tmp_path):
+    from kim_excel.watching import STATE_NAME, Journal, Memory, Watcher
+    from tests.test_watching import Clock
+
+    eingang, ausgabe = tmp_path / "input", tmp_path / "output"
+    write(example_2024(), eingang / "gut.xlsx")
+    ausgabe.mkdir()
+    lines: list[str] = []
+    clock = Clock()
+    w = Watcher(eingang, ausgabe, 1.0, Journal(ausgabe / "protokoll.log", lines.append),
+                Memory(ausgabe / STATE_NAME), clock=clock, today=lambda: date(2024, 6, 1))
+    w.poll()
+    clock.now = 1.0
+    w.poll()
+    [line] = lines
+    assert line.endswith(f"Hinweis(e), „kim-excel pruefen --eingang {eingang}“ zeigt sie")
+    readme = (ausgabe / "2024" / "LIESMICH.txt").read_text(encoding="utf-8")
+    assert "Abrechnungsjahr 2024 ist noch nicht abgeschlossen (heute ist der 01.06.2024)" in readme
