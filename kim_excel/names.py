@@ -44,8 +44,16 @@ def resolve(name: str, parties: Iterable[Named]) -> str | None:
     >>> resolve("Duelmen", parties) is None
     True
     """
-    wanted = normalise(name)
-    return next((p.name for p in parties if wanted in designations(p)), None)
+    return resolver(parties)(name)
+
+
+def resolver(parties: Iterable[Named]) -> Callable[[str], str | None]:
+    """:func:`resolve` for many names against the same parties (one index, built once)."""
+    index: dict[str, str] = {}
+    for party in parties:
+        for written in designations(party):
+            index.setdefault(written, party.name)
+    return lambda name: index.get(normalise(name))
 
 
 def fold(text: str) -> str:
@@ -94,10 +102,10 @@ def with_party_names(item, parties: Iterable[Named],
     every later check and the calculation see one spelling. Unknown names stay as written
     (the checks report them). Two rows of Förderung or Stunden that name the same party both
     ways (``Olfen``, ``Stadt Olfen``) are an ``error(where, message)`` at the second."""
-    parties = tuple(parties)
+    known = resolver(parties)
 
     def fix(name: str) -> str:
-        return resolve(name, parties) or name
+        return known(name) or name
 
     def keyed(amounts: dict) -> dict:
         result: dict = {}

@@ -34,7 +34,7 @@ from kim_excel.model import (
     Terms,
 )
 from kim_excel.money import NotMoney, format_decimal, money, number
-from kim_excel.names import resolve, unknown_party, with_party_names
+from kim_excel.names import resolver, unknown_party, with_party_names
 from kim_excel.reading import RawWorkbook, Table, UnreadableWorkbook, normalise, read_workbook
 
 # Sheets and their headers: the contract with the finance staff (SPEC § 4).
@@ -1104,8 +1104,10 @@ def check_wind_down(inp: SettlementInput, out: Collector) -> None:
 def canonical(inp: SettlementInput) -> SettlementInput:
     """Names in costs, hours and advances in the spelling of the parties sheet
     (matching ignores case and spaces, settling and printing use one spelling)."""
+    known = resolver(inp.parties)
+
     def fix(name: str) -> str:
-        return resolve(name, inp.parties) or name
+        return known(name) or name
 
     return replace(
         inp,
