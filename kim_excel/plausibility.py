@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from kim_excel.dates import RATE_FROM_2023, RATE_UNTIL_2022, programme_rate
@@ -23,6 +24,12 @@ from kim_excel.model import CellRef, Notice, Settings, Severity, Terms
 from kim_excel.money import format_decimal, format_eur
 
 FIRST_PROGRAMME_YEAR = 2022
+
+
+@dataclass(frozen=True)
+class YearNotOver(Notice):
+    """The Abrechnungsjahr is the current or a future year: a warning for a settlement,
+    the normal case for a plan (``planen`` drops it)."""
 
 # Setting names as in the form (validation.S_*), repeated here to keep this module free of
 # the validation module's imports; a test checks that both agree.
@@ -50,17 +57,17 @@ def settings_warnings(settings: Settings, today: date,
     year = settings.year
     notices: list[Notice] = []
 
-    def warn(setting: str, message: str) -> None:
-        notices.append(Notice(message, Severity.WARNING, cells.get(setting)))
+    def warn(setting: str, message: str, kind: type[Notice] = Notice) -> None:
+        notices.append(kind(message, Severity.WARNING, cells.get(setting)))
 
     if year > today.year:
         warn(YEAR, f"Abrechnungsjahr {year} liegt in der Zukunft (heute ist der "
                    f"{today:%d.%m.%Y}); abgerechnet wird nur ein abgeschlossenes Jahr. Bitte "
-                   f"die Jahreszahl prüfen.")
+                   f"die Jahreszahl prüfen.", YearNotOver)
     elif year == today.year:
         warn(YEAR, f"Abrechnungsjahr {year} ist noch nicht abgeschlossen (heute ist der "
                    f"{today:%d.%m.%Y}); die Kosten des Jahres stehen erst nach dem 31.12.{year} "
-                   f"fest. Bitte die Jahreszahl prüfen.")
+                   f"fest. Bitte die Jahreszahl prüfen.", YearNotOver)
     if year < FIRST_PROGRAMME_YEAR:
         warn(YEAR, f"Abrechnungsjahr {year} liegt vor Beginn des Programms (gefördert wird ab "
                    f"{FIRST_PROGRAMME_YEAR}). Bitte die Jahreszahl prüfen.")

@@ -129,3 +129,17 @@ def test_the_watcher_counts_the_warnings_and_names_the_folder_for_pruefen(tmp_pa
     assert line.endswith(f"Hinweis(e), „kim-excel pruefen --eingang {eingang}“ zeigt sie")
     readme = (ausgabe / "2024" / "LIESMICH.txt").read_text(encoding="utf-8")
     assert "Abrechnungsjahr 2024 ist noch nicht abgeschlossen (heute ist der 01.06.2024)" in readme
+
+
+def test_a_plan_for_the_coming_year_is_not_warned_about_its_year(tmp_path):
+    from kim_excel.planning import run_planning
+
+    form = example_2024()
+    form.settings["Abrechnungsjahr"] = 2027
+    form.settings["Datum der Abrechnung"] = ""
+    form.advances = []
+    write(form, tmp_path / "input" / "Plan.xlsx")
+    result = run_planning(tmp_path / "input", tmp_path / "output", today=TODAY)
+    assert not [n for n in result.notices if "Abrechnungsjahr 2027" in n.message]
+    settled = settings_warnings(Settings(year=2027), TODAY)  # the same input, settled: warned
+    assert "Abrechnungsjahr 2027 liegt in der Zukunft" in settled[0].message
