@@ -206,12 +206,6 @@ def int_value(value: object, where: CellRef, out: Collector, what: str, low: int
     return int(result)
 
 
-def default_vat_note() -> str:
-    from kim_excel.agreement import DEFAULT_VAT_NOTE  # the form's text: "no VAT is charged"
-
-    return DEFAULT_VAT_NOTE
-
-
 def yes_no(value: object, where: CellRef, out: Collector) -> bool | None:
     if isinstance(value, bool):
         return value

@@ -25,6 +25,7 @@ from kim_excel.model import (
     SettlementInput,
 )
 from kim_excel.money import format_decimal
+from kim_excel.names import unknown_party
 from kim_excel.reading import normalise
 from kim_excel.schema import FOERDERUNG, STUNDEN, VERTRAGSPARTEIEN
 
@@ -136,10 +137,10 @@ def check_cost_employers(inp: SettlementInput, trail: Trail) -> list[Problem]:
     for name, where in rows:
         party = by_name.get(normalise(name))
         if party is None and normalise(name) not in trail.incomplete:
-            problems.append(Problem(
-                f"„{name}“ ist keine Vertragspartei; erlaubt sind die "
-                f"Anstellungskörperschaften aus dem Blatt „{VERTRAGSPARTEIEN}“ "
-                f"({', '.join(p.name for p in inp.parties if p.is_employer)}).", where))
+            problems.append(Problem(unknown_party(
+                name, inp.parties, f"erlaubt sind die Anstellungskörperschaften aus dem Blatt "
+                f"„{VERTRAGSPARTEIEN}“ ({', '.join(p.name for p in inp.parties if p.is_employer)})"
+                f"."), where))
         elif party is not None and not party.is_employer:
             problems.append(Problem(
                 f"{name} ist keine Anstellungskörperschaft, sondern {party.role}; Kosten "
@@ -158,9 +159,9 @@ def check_advances(inp: SettlementInput, trail: Trail) -> list[Problem]:
     for advance in inp.advances:
         party = by_name.get(normalise(advance.party))
         if party is None and normalise(advance.party) not in trail.incomplete:
-            problems.append(Problem(
-                f"„{advance.party}“ ist keine Vertragspartei; Abschläge zahlen nur die "
-                f"Partnerkommunen aus dem Blatt „{VERTRAGSPARTEIEN}“.", advance.where))
+            problems.append(Problem(unknown_party(
+                advance.party, inp.parties, f"Abschläge zahlen nur die Partnerkommunen aus dem "
+                                            f"Blatt „{VERTRAGSPARTEIEN}“."), advance.where))
         elif party is not None and party.is_employer:
             problems.append(Problem(f"{advance.party} ist Anstellungskörperschaft; Abschläge "
                                     f"zahlen nur Partnerkommunen.", advance.where))
@@ -183,9 +184,9 @@ def check_hours(inp: SettlementInput, trail: Trail) -> list[Problem]:
     for name in inp.hours:
         party = by_name.get(normalise(name))
         if party is None and normalise(name) not in trail.incomplete:
-            problems.append(Problem(f"„{name}“ ist keine Vertragspartei; Stunden gibt es nur "
-                                    f"für die Kommunen aus dem Blatt „{VERTRAGSPARTEIEN}“.",
-                                    where(name)))
+            problems.append(Problem(unknown_party(
+                name, inp.parties, f"Stunden gibt es nur für die Kommunen aus dem Blatt "
+                                   f"„{VERTRAGSPARTEIEN}“."), where(name)))
         elif party is not None and not is_active(inp, party):
             problems.append(Problem(f"{name} ist zum {describe(party.exit_date)} "
                                     f"ausgeschieden; für {inp.settings.year} sind keine "

@@ -234,19 +234,28 @@ def beobachten(eingang: Path, ausgabe: Path, intervall: float) -> None:
 
 
 @main.command()
-@click.argument("pfad", type=click.Path(path_type=Path), default=Path("Abrechnung_Vorlage.xlsx"))
-def vorlage(pfad: Path) -> None:
-    """Leeres Eingabeformular schreiben (mit den Vertragsparteien des Kreises Coesfeld)."""
-    from kim_excel.template import write_form
+@click.argument("pfad", type=click.Path(), default="Abrechnung_Vorlage.xlsx")
+@click.option("--ueberschreiben", is_flag=True, help="Eine vorhandene Datei ersetzen.")
+def vorlage(pfad: str, ueberschreiben: bool) -> None:
+    """Leeres Eingabeformular schreiben (mit den Vertragsparteien des Kreises Coesfeld).
 
-    if pfad.is_dir():
-        pfad = pfad / "Abrechnung_Vorlage.xlsx"
-    try:
-        write_form(pfad)
-    except OSError as exc:
-        click.echo(f"Fehler: {pfad} kann nicht geschrieben werden ({exc.strerror}).", err=True)
+    PFAD darf ein Ordner sein (dann heißt die Datei Abrechnung_Vorlage.xlsx); eine
+    vorhandene Datei wird nur mit --ueberschreiben ersetzt."""
+    from kim_excel.template import form_path, write_form
+
+    target, new_folder = form_path(pfad)
+    if target.exists() and not ueberschreiben:
+        click.echo(f"Fehler: {target} gibt es schon und wird nicht überschrieben. Mit "
+                   f"„--ueberschreiben“ ersetzen oder einen anderen Namen angeben.", err=True)
         sys.exit(1)
-    click.echo(f"Vorlage geschrieben: {pfad}")
+    try:
+        if new_folder:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        write_form(target)
+    except OSError as exc:
+        click.echo(f"Fehler: {target} kann nicht geschrieben werden ({exc.strerror}).", err=True)
+        sys.exit(1)
+    click.echo(f"Vorlage geschrieben: {target}")
 
 
 @main.command()

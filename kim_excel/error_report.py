@@ -266,10 +266,15 @@ def location(sheet: str, area: str) -> str:
 # ------------------------------------------------------------- the Fehler sheet
 
 
+MESSAGE_WIDTH = 100  # column D of the Fehler sheet
+
+
 def add_error_sheet(book, file_name: str, problems: Sequence[Problem], links: dict[int, str],
                     copied: bool, checked_at: datetime) -> None:
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
+
+    from kim_excel.rows import row_height
 
     if copied:
         title = SHEET if SHEET not in book.sheetnames else unique_title(book, SHEET)
@@ -317,9 +322,10 @@ def add_error_sheet(book, file_name: str, problems: Sequence[Problem], links: di
                                        tooltip="Zur Zelle springen")
             cell.font = Font(name="Calibri", color="FF0563C1", underline="single")
         text(ws, row, 4, problem.message).alignment = wrap
+        ws.row_dimensions[row].height = row_height((problem.message, MESSAGE_WIDTH))
         for col in (1, 2, 3):
             ws.cell(row, col).alignment = Alignment(vertical="top")
-    for letter, width in zip("ABCD", (30, 18, 24, 100), strict=True):
+    for letter, width in zip("ABCD", (30, 18, 24, MESSAGE_WIDTH), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = ws.cell(header_row + 1, 1)
     last = header_row + max(1, len(problems))

@@ -26,6 +26,7 @@ from kim_excel.model import (
     Terms,
 )
 from kim_excel.money import format_decimal
+from kim_excel.names import resolver
 from kim_excel.reading import Table, normalise
 from kim_excel.schema import (
     EINSTELLUNGEN,
@@ -300,10 +301,10 @@ def with_successors(inp: SettlementInput, notices: list[Notice]) -> SettlementIn
 def canonical(inp: SettlementInput) -> SettlementInput:
     """Names in costs, hours and advances in the spelling of the parties sheet
     (matching ignores case and spaces, settling and printing use one spelling)."""
-    by_name = {normalise(p.name): p.name for p in inp.parties}
+    known = resolver(inp.parties)
 
     def fix(name: str) -> str:
-        return by_name.get(normalise(name), name)
+        return known(name) or name
 
     return replace(
         inp,

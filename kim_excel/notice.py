@@ -110,12 +110,12 @@ def notice_report(received: date, months: int | None = None, eingang: Path | Non
 
 
 def find_party(agreement: Agreement, kommune: str) -> Party:
-    from kim_excel.reading import normalise
+    from kim_excel.names import resolve
 
-    wanted = normalise(kommune)
-    for party in agreement.parties:
-        if wanted in (normalise(party.name), normalise(party.full_name)):
-            return party
+    name = resolve(kommune, agreement.parties)
+    party = next((p for p in agreement.parties if p.name == name), None)
+    if party is not None:
+        return party
     known = ", ".join(p.name for p in agreement.parties)
     raise KimError(f"„{kommune}“ ist keine Vertragspartei laut {', '.join(agreement.files)} "
                    f"(bekannt: {known}).")

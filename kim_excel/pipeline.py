@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -42,7 +42,9 @@ def load_settlement(eingang: Path, today: date) -> tuple[Settlement, list[Notice
     """Read, validate and calculate; raises :class:`InputError` listing every problem."""
     inp, notices = load_input(eingang, today)  # read + validate
     settlement = settle(inp)  # calculate (pure)
-    return settlement, [*notices, *settlement.notices]
+    # The input's warnings travel with the settlement, so that LIESMICH.txt lists them too.
+    settlement = replace(settlement, notices=(*notices, *settlement.notices))
+    return settlement, list(settlement.notices)
 
 
 def run_settlement(eingang: Path, ausgabe: Path, today: date, pdf: bool = False,

@@ -118,9 +118,11 @@ def run_planning(eingang: Path, ausgabe: Path, today: date) -> PlanResult:
     """read → validate → calculate (the settlement's own steps) → write the plan workbook."""
     from kim_excel.output import output_lock, recover, write_atomically
     from kim_excel.pipeline import load_settlement
+    from kim_excel.plausibility import YearNotOver
     from kim_excel.reading import find_workbooks
 
     settlement, notices = load_settlement(eingang, today)
+    notices = [n for n in notices if not isinstance(n, YearNotOver)]  # a plan looks ahead
     sources = tuple(p.name for p in find_workbooks(eingang))
     folder = ausgabe / str(settlement.year)
     path = folder / f"Planung_{settlement.year}.xlsx"

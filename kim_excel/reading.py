@@ -16,7 +16,7 @@ from pathlib import Path
 from kim_excel.errors import UnreadableInput
 from kim_excel.model import CellRef, Problem
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 # A valid input form unpacks to well under 1 MB; anything near this is not a form.
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
@@ -94,7 +94,7 @@ def find_workbooks(source: Path) -> list[Path]:
     """The input files: ``source`` itself, or the workbooks in the folder ``source``.
 
     Excel's lock files (``~$…``) and hidden files are ignored. Other files that look like
-    spreadsheets (``.xls``, ``.ods``) are returned too, so that they get a precise message.
+    spreadsheets (``.xls``, ``.xlsb``) are returned too, so that they get a precise message.
     """
     if not source.exists():
         raise UnreadableInput(
@@ -109,7 +109,7 @@ def find_workbooks(source: Path) -> list[Path]:
             for p in source.iterdir()
             if p.is_file()
             and not p.name.startswith(("~$", "."))
-            and p.suffix.lower() in (*WORKBOOK_SUFFIXES, ".xls", ".ods", ".xlsb", ".csv")
+            and p.suffix.lower() in (*WORKBOOK_SUFFIXES, ".xls", ".xlsb", ".csv")
         )
     except OSError as exc:
         from kim_excel.output import os_reason
@@ -122,6 +122,17 @@ def find_workbooks(source: Path) -> list[Path]:
             f"Legen Sie die ausgefüllte Vorlage dort ab (kim-excel vorlage erzeugt sie)."
         )
     return candidates
+
+
+def lock_files(folder: Path, name: str) -> list[Path]:
+    """Where Excel (``~$name``, or ``~$`` over the first two letters for long names) and
+    LibreOffice (``.~lock.name#``) put their lock files while a workbook is open."""
+    return [folder / f"~${name}", folder / f"~${name[2:]}", folder / f".~lock.{name}#"]
+
+
+def open_elsewhere(path: Path) -> Path | None:
+    """The lock file beside ``path`` while it is open in Excel or LibreOffice, else None."""
+    return next((lock for lock in lock_files(path.parent, path.name) if lock.exists()), None)
 
 
 def read_workbook(path: Path, sheets: tuple[str, ...]) -> RawWorkbook:
@@ -140,7 +151,13 @@ def read_workbook(path: Path, sheets: tuple[str, ...]) -> RawWorkbook:
     wanted = {normalise(s) for s in sheets}
     tables: dict[str, Table] = {}
     present = {normalise(n): n for n in book.sheet_names}
-    uncached = scan_sheets(path, [present[w] for w in wanted if w in present])
+    if path.suffix.lower() == ".ods":
+        from kim_excel.ods import check_ods_extent
+
+        check_ods_extent(path, [present[w] for w in wanted if w in present])
+        uncached: dict[str, set[str]] = {}  # LibreOffice always stores a formula's result
+    else:
+        uncached = scan_sheets(path, [present[w] for w in wanted if w in present])
     for key, real_name in present.items():
         if key not in wanted:
             continue
@@ -190,8 +207,6 @@ def check_container(path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raise UnreadableWorkbook(Problem(XLS_MESSAGE, where))
-    if suffix == ".ods":
-        raise UnreadableWorkbook(Problem(ODS_MESSAGE, where))
     if suffix in (".xlsb", ".csv"):
         raise UnreadableWorkbook(Problem(
             f"Dateien im Format {suffix} werden nicht gelesen. Bitte als Excel-Arbeitsmappe "
@@ -223,10 +238,16 @@ def check_container(path: Path) -> None:
     if "mimetype" in names and "content.xml" in names:
         with zipfile.ZipFile(path) as archive:
             mimetype = archive.read("mimetype")[:200]
+        if b"opendocument.spreadsheet" in mimetype and suffix == ".ods":
+            return  # LibreOffice's own format: read directly (python-calamine)
         if b"opendocument.spreadsheet" in mimetype:
             raise UnreadableWorkbook(Problem(
                 "Die Datei ist eine OpenDocument-Tabelle (.ods), auch wenn ihr Name auf "
                 f"{path.suffix} endet. {ODS_ADVICE}", where))
+    if suffix == ".ods":
+        raise UnreadableWorkbook(Problem(
+            "Die Datei ist keine OpenDocument-Tabelle, auch wenn ihr Name auf .ods endet. "
+            "Erwartet wird die ausgefüllte Vorlage (kim-excel vorlage).", where))
     if "xl/workbook.xml" not in names:
         kind = "eine Excel-Binärarbeitsmappe (.xlsb)" if "xl/workbook.bin" in names else \
             "ein ZIP-Archiv ohne Excel-Arbeitsmappe"
@@ -239,7 +260,6 @@ XLS_ADVICE = ("Bitte in Excel öffnen und über „Speichern unter“ als „Exc
 XLS_MESSAGE = f"Das alte Excel-Format .xls wird nicht gelesen. {XLS_ADVICE}"
 ODS_ADVICE = ("Bitte in LibreOffice über „Speichern unter“ als „Excel 2007-365 (.xlsx)“ "
               "speichern.")
-ODS_MESSAGE = f"OpenDocument-Tabellen (.ods) werden nicht gelesen. {ODS_ADVICE}"
 DAMAGED_ZIP_MESSAGE = (
     "Die Arbeitsmappe ist beschädigt (kein gültiges ZIP-Archiv, Prüfsumme falsch oder "
     "unvollständig gespeichert). Bitte die Datei in Excel öffnen und erneut speichern, oder "
@@ -395,7 +415,12 @@ def check_extent(data: bytes, file: str, sheet: str) -> None:
             last_col, rightmost = col, f"{letters.decode()}{row}"
     if last_row * last_col > MAX_CELLS or len(_ANY_CELL.findall(data)) > MAX_CELLS:
         far = lowest if last_row * 16 >= last_col * 1024 else rightmost  # relative to A1:P1024
-        raise UnreadableWorkbook(Problem(
+        raise_too_far(file, sheet, last_row, last_col, far)
+
+
+def raise_too_far(file: str, sheet: str, last_row: int, last_col: int, far: str) -> None:
+    """The one message for a sheet that reaches too far (.xlsx and .ods)."""
+    raise UnreadableWorkbook(Problem(
             f"ein Wert weit außerhalb der Tabelle: das Blatt reicht damit bis "
             f"{column_letter(last_col - 1)}{last_row}, so groß ist kein Abrechnungsformular "
             f"(höchstens {MAX_CELLS:_} Zellen). Bitte den Inhalt löschen (Strg+Ende springt "

@@ -19,7 +19,6 @@ from kim_excel.cells import (
     check_structure,
     data_rows,
     date_value,
-    default_vat_note,
     describe,
     gemeindeschluessel_value,
     hours_value,
@@ -222,10 +221,6 @@ def warn_vat_note(vat_rate: Decimal, vat_note: str, where: CellRef, out: Collect
     if not vat_note:
         out.warn(where, "„Hinweis Umsatzsteuer“ ist leer: die Abrechnungen "
                         "tragen keinen Hinweis zur Umsatzsteuer.")
-    elif vat_rate and vat_note == default_vat_note():
-        out.warn(where, "Umsatzsteuer wird berechnet, aber „Hinweis Umsatzsteuer“ "
-                        "sagt noch, dass keine erhoben wird: bitte den Hinweis "
-                        "anpassen, er steht auf jeder Abrechnung.")
 
 
 def parse_parties(table: Table, out: Collector, rows: dict[str, tuple[Table, int]] | None = None,

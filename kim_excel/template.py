@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kim_excel.agreement import COESFELD_PARTIES, DEFAULT_VAT_NOTE, GEMEINDESCHLUESSEL
 from kim_excel.model import KOSTENARTEN, ROLES
+from kim_excel.rows import row_height
 from kim_excel.schema import (
     ABSCHLAEGE,
     EINSTELLUNGEN,
@@ -37,6 +38,41 @@ from kim_excel.schema import (
     STUNDEN,
     VERTRAGSPARTEIEN,
 )
+
+# What goes where, shown as Excel's input message while a cell of the column is selected
+# (a data validation prompt: it never is a cell value, so the reader cannot take it for data).
+INPUT_HINTS: dict[str, dict[str, str]] = {
+    PERSONALKOSTEN: {
+        "Anstellungskörperschaft": "Die Kommune, bei der die Stelle angesiedelt ist "
+                                   "(Auswahlliste), z. B. Coesfeld.",
+        "Stelle": "Je Stelle eine Zeile, z. B. „Case-Management Nord 1“.",
+        "VZÄ": "Vollzeitäquivalent der Stelle: über 0 bis 1, z. B. 0,5 für eine halbe Stelle.",
+        "Monate": "Besetzte Monate im Abrechnungsjahr: 0 bis 12, auch 7,5.",
+        "Personalkosten": "Personalkosten des Jahres in Euro einschließlich Arbeitgeberanteil, "
+                          "z. B. 65.200,00.",
+    },
+    SACHKOSTEN: {
+        "Anstellungskörperschaft": "Die Kommune, die die Kosten getragen hat (Auswahlliste), "
+                                   "z. B. Coesfeld.",
+        "Kostenart": "Nur die Kostenarten nach § 2 der Vereinbarung (Auswahlliste).",
+        "Bezeichnung": "Wofür, z. B. „Laptops, Diensthandys“.",
+        "Betrag": "Betrag in Euro (0 oder mehr), z. B. 3.500,00.",
+    },
+    FOERDERUNG: {
+        "Anstellungskörperschaft": "Nur ausfüllen, wenn die tatsächlich erhaltene "
+                                   "Landesförderung vom berechneten Betrag abweicht.",
+        "Förderung erhalten": "Tatsächlich erhaltene Landesförderung in Euro, z. B. 142.500,00.",
+    },
+    STUNDEN: {
+        "Kommune": "Tatsächliche Stunden je Kommune; dann für alle Kommunen der Region.",
+        "Stunden": "Stunden im Abrechnungsjahr, z. B. 420,5.",
+    },
+    ABSCHLAEGE: {
+        "Kommune": "Partnerkommune, die bereits eine Vorauszahlung geleistet hat.",
+        "Datum": "Tag der Zahlung (TT.MM.JJJJ) im Abrechnungsjahr.",
+        "Betrag": "Gezahlter Abschlag in Euro, z. B. 2.500,00.",
+    },
+}
 
 FIXED_CREATED = datetime(2024, 1, 1)  # reproducible files: the same form, the same bytes
 INPUT_ROWS = 300  # rows prepared with input formats and drop-downs
@@ -125,6 +161,26 @@ def blank_form() -> FormContent:
     )
 
 
+TEMPLATE_NAME = "Abrechnung_Vorlage.xlsx"
+
+
+def form_path(written: str) -> tuple[Path, bool]:
+    """Where ``kim-excel vorlage PATH`` writes, and whether the folder is to be created.
+
+    An existing folder, or a path ending with a separator (``input/``, which need not exist
+    yet), gets the form under its own name; anything else is the file's path.
+
+    >>> form_path("eingang/")
+    (PosixPath('eingang/Abrechnung_Vorlage.xlsx'), True)
+    """
+    import os
+
+    path = Path(written)
+    if written.endswith(("/", os.sep)) or path.is_dir():
+        return path / TEMPLATE_NAME, not path.is_dir()
+    return path, False
+
+
 def write_form(path: Path, content: FormContent | None = None) -> Path:
     """Write the form to ``path`` (atomically: a temporary file, then renamed)."""
     import xlsxwriter
@@ -193,12 +249,17 @@ def _formats(wb) -> dict:
     }
 
 
+INSTRUCTIONS_WIDTH = 80
+
+
 def _instructions(wb, f) -> None:
     ws = wb.add_worksheet("Anleitung")
     ws.hide_gridlines(2)
-    ws.set_column(0, 0, 110, f["wrap"])
+    ws.set_column(0, 0, INSTRUCTIONS_WIDTH, f["wrap"])
     for row, line in enumerate(INSTRUCTIONS):
         ws.write_string(row, 0, line, f["title"] if row == 0 else f["wrap"])
+        ws.set_row(row, 21 if row == 0 else row_height((line, INSTRUCTIONS_WIDTH)))
+    _print_setup(ws, landscape=False, last_row=len(INSTRUCTIONS) - 1, last_col=0)
 
 
 def _settings_sheet(wb, f, values: dict[str, object]) -> None:
@@ -216,10 +277,11 @@ def _settings_sheet(wb, f, values: dict[str, object]) -> None:
         kind = kinds.get(name, "general")
         _write(ws, row, 1, values.get(name, ""), f[kind], kind)
         ws.write_string(row, 2, help_text, f["help"])
-        value_lines = len(str(values.get(name, ""))) // 55 + 1 if kind == "text" else 1
-        ws.set_row(row, 15 * max(len(help_text) // 75 + 1, value_lines))
+        value = str(values.get(name, "")) if kind == "text" else ""
+        ws.set_row(row, row_height((help_text, 80), (value, 60)))
         if name == S_LAPSED:
             ws.data_validation(row, 1, row, 1, {"validate": "list", "source": ["Ja", "Nein"]})
+    _print_setup(ws, landscape=True, last_row=len(SETTING_HELP), last_col=2)
 
 
 def _data_sheet(wb, f, name: str, headers: Sequence[str], rows: list[dict[str, object]],
@@ -230,11 +292,15 @@ def _data_sheet(wb, f, name: str, headers: Sequence[str], rows: list[dict[str, o
         ws.set_column(col, col, widths.get(header, 14), f[kind])
         ws.write_string(0, col, header, f["header"])
         source = lists.get(header)
+        hint = INPUT_HINTS.get(name, {}).get(header)
+        spec: dict[str, object] = {"validate": "any"}
         if source is not None:
-            spec = {"validate": "list", "error_type": "warning",
+            spec = {"validate": "list", "source": source, "error_type": "warning",
                     "error_title": "Wert aus der Liste wählen",
                     "error_message": "Bitte einen Wert aus der Auswahlliste verwenden."}
-            spec["source"] = source
+        if hint is not None:  # shown while the cell is selected; never a value in a row
+            spec.update(input_title=header[:32], input_message=hint)
+        if source is not None or hint is not None:
             ws.data_validation(1, col, INPUT_ROWS, col, spec)
     ws.freeze_panes(1, 0)
     ws.set_row(0, 30)
@@ -242,6 +308,29 @@ def _data_sheet(wb, f, name: str, headers: Sequence[str], rows: list[dict[str, o
         for col, header in enumerate(headers):
             kind = kinds.get(header, "text")
             _write(ws, r, col, values.get(header, ""), f[kind], kind)
+        height = row_height(*((str(values.get(h, "")), widths.get(h, 14)) for h in headers
+                              if kinds.get(h, "text") == "text"))
+        if height > 15:
+            ws.set_row(r, height)
+    # Printed: the rows filled in, or a blank page of rows to fill in by hand.
+    _print_setup(ws, landscape=sum(widths.get(h, 14) for h in headers) > 100,
+                 last_row=max(len(rows), PRINTED_BLANK_ROWS), last_col=len(headers) - 1)
+    ws.repeat_rows(0)
+
+
+PRINTED_BLANK_ROWS = 25
+
+
+def _print_setup(ws, landscape: bool, last_row: int, last_col: int) -> None:
+    """A4, one page wide, only the part of the sheet that holds the form."""
+    ws.set_paper(9)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.print_area(0, 0, last_row, last_col)
 
 
 def _write(ws, row: int, col: int, value: object, fmt, kind: str) -> None:

@@ -56,6 +56,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from kim_excel.errors import InputError, KimError, UnreadableInput
+from kim_excel.reading import lock_files
 from kim_excel.report import count
 
 STATE_NAME = ".kim-excel-beobachten.json"
@@ -143,12 +144,6 @@ class Observed:
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def lock_files(folder: Path, name: str) -> list[Path]:
-    """Where Excel (``~$name``, or ``~$`` over the first two letters for long names) and
-    LibreOffice (``.~lock.name#``) put their lock files while a workbook is open."""
-    return [folder / f"~${name}", folder / f"~${name[2:]}", folder / f".~lock.{name}#"]
 
 
 def stated_year(path: Path) -> int | None:
@@ -367,7 +362,7 @@ class Watcher:
         if result.notices:
             several = len(result.notices) > 1
             text += (f"; {count(len(result.notices), 'Hinweis', 'Hinweise')}, „kim-excel "
-                     f"pruefen“ zeigt {'sie' if several else 'ihn'}")
+                     f"pruefen --eingang {self.eingang}“ zeigt {'sie' if several else 'ihn'}")
         if remove_stale_reports(workbooks, reports):
             text += "; alter Fehlerbericht entfernt"
         return text, f"abgerechnet {result.settlement.year}"

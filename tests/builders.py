@@ -26,6 +26,7 @@ CONTACTS = {
 def coesfeld_form(year: int = 2024, **settings: object) -> FormContent:
     """The blank form with bank details, e-mail addresses and the year filled in."""
     form = blank_form()
+    numbers: dict[str, int] = {}  # region → partners numbered so far
     for party in form.parties:
         name = str(party["Kommune"])
         slug = name.lower().replace("ü", "ue")
@@ -34,7 +35,11 @@ def coesfeld_form(year: int = 2024, **settings: object) -> FormContent:
             party["IBAN"], party["BIC"], party["Kreditinstitut"] = BANKS[name]
             party["Ansprechpartner"], party["Telefon"] = CONTACTS[name]
         else:
-            party["Kassenzeichen"] = f"KIM-{year}-{slug[:4].upper()}"
+            # The employer's own reference: region and a number (Nordkirchen is in Süd).
+            region = str(party["Region"])
+            numbers[region] = numbers.get(region, 0) + 1
+            code = region.upper().replace("Ü", "UE")
+            party["Kassenzeichen"] = f"KIM-{year}-{code}-{numbers[region]:02d}"
     form.settings["Abrechnungsjahr"] = year
     form.settings["Datum der Abrechnung"] = date(year + 1, 3, 2)
     form.settings.update(settings)

@@ -447,13 +447,12 @@ def test_a_legacy_xls_file_renamed_to_xlsx(tmp_path):
                               "Excel-Format .xls gespeichert, auch wenn ihr Name auf .xlsx endet.")
 
 
-def test_an_opendocument_spreadsheet(tmp_path):
+def test_an_opendocument_spreadsheet_is_read_and_its_missing_sheets_named(tmp_path):
     folder = tmp_path / "input"
     folder.mkdir()
     opendocument(folder / "Abrechnung_2024.ods")
-    refused(tmp_path, folder, "Abrechnung_2024.ods: Datei: OpenDocument-Tabellen (.ods) werden "
-                              "nicht gelesen. Bitte in LibreOffice über „Speichern unter“ als "
-                              "„Excel 2007-365 (.xlsx)“ speichern.")
+    refused(tmp_path, folder, "Abrechnung_2024.ods: Vertragsparteien: Das Blatt "
+                              "„Vertragsparteien“ fehlt. Vorhandene Blätter: Einstellungen.")
 
 
 def test_an_opendocument_spreadsheet_renamed_to_xlsx(tmp_path):

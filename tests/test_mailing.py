@@ -201,7 +201,7 @@ def test_drafts_parse_back_with_recipient_subject_and_the_settlement_attached(se
     text = billerbeck.get_body(("plain",)).get_content()
     assert "Bitte überweisen Sie 6.875,00 € bis zum 01.04.2025" in text
     assert "IBAN:            DE26 4015 4530 0000 1234 56" in text
-    assert "Verwendungszweck: KIM-2024-BILL" in text
+    assert "Verwendungszweck: KIM-2024-NORD-01" in text
     assert "Frau Beispiel, Fachbereich Finanzen, Telefon 02541 939-0" in text
 
 

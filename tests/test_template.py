@@ -67,6 +67,65 @@ def test_blank_form_asks_for_the_year_and_not_for_bank_details_nobody_bills_with
     assert not any("IBAN fehlt" in m for m in messages)
 
 
+def test_the_examples_kassenzeichen_fit_their_regions():
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(ROOT / "input" / "Beispiel_Abrechnung_2024.xlsx")["Vertragsparteien"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    region, code = header.index("Region"), header.index("Kassenzeichen")
+    given = {r[0]: (r[region], r[code]) for r in rows[1:] if r[0] and r[code]}
+    assert given["Nordkirchen"] == ("Süd", "KIM-2024-SUED-02")
+    for name, (where, kassenzeichen) in given.items():
+        assert kassenzeichen.startswith(f"KIM-2024-{where.upper().replace('Ü', 'UE')}-"), name
+
+
+def test_the_cost_sheets_carry_an_input_hint_for_every_column(tmp_path):
+    from openpyxl import load_workbook
+
+    path = tmp_path / "v.xlsx"
+    CliRunner().invoke(main, ["vorlage", str(path)])
+    book = load_workbook(path)
+    for sheet in ("Personalkosten", "Sachkosten"):
+        ws = book[sheet]
+        headers = [c.value for c in ws[1] if c.value]
+        prompts = {}
+        for validation in ws.data_validations.dataValidation:
+            for cells in validation.sqref.ranges:
+                prompts[ws.cell(1, cells.min_col).value] = (cells.min_row, validation.prompt)
+        for header in headers:
+            first_row, prompt = prompts[header]
+            assert first_row == 2 and prompt, (sheet, header)
+    assert "z. B. 65.200,00" in next(v.prompt for v in book["Personalkosten"].data_validations
+                                     .dataValidation if "Personalkosten" in (v.promptTitle or ""))
+
+
+def test_the_hints_never_become_cost_rows(tmp_path):
+    from tests.builders import coesfeld_form
+
+    path = write(coesfeld_form(2024), tmp_path / "leer.xlsx")
+    inp, _ = load_input(path, date(2026, 1, 1))
+    assert inp.positions == () and inp.material_costs == () and inp.advances == ()
+    assert inp.hours == {} and inp.subsidies_received == {}
+    example, _ = load_input(write(example_2024(), tmp_path / "b.xlsx"), date(2026, 1, 1))
+    assert len(example.positions) == 7 and len(example.material_costs) == 8
+
+
+def test_the_blank_form_prints_one_page_per_sheet(tmp_path):
+    import subprocess
+
+    from kim_excel.pdf import convert
+
+    code, output = convert([ROOT / "templates" / "Abrechnung_Vorlage.xlsx"], tmp_path, "pdf",
+                           timeout=180)
+    assert code == 0, output
+    info = subprocess.run(["pdfinfo", str(tmp_path / "Abrechnung_Vorlage.pdf")],
+                          capture_output=True, text=True, check=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages")))
+    assert pages == 8  # Anleitung, Einstellungen, Vertragsparteien, 5 input sheets
+
+
+
 def test_blank_form_carries_the_public_gemeindeschluessel_and_no_leitweg_id(tmp_path):
     from openpyxl import load_workbook
 

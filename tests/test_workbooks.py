@@ -188,7 +188,7 @@ def test_billerbeck_letter_shows_the_nord_figures_of_the_example(outputs):
     assert bill.value_after("Empfänger") == "Stadt Coesfeld"
     # One Verwendungszweck (references.py): Kassenzeichen, Rechnungsnummer, topic, year.
     assert bill.value_after("Verwendungszweck") == \
-        "KIM-2024-BILL Rechnung 2024-Billerbeck Eigenanteil Case-Management 2024"
+        "KIM-2024-NORD-01 Rechnung 2024-Billerbeck Eigenanteil Case-Management 2024"
     assert bill.info("Rechnungsnummer") == "2024-Billerbeck"
     texts = bill.texts()
     assert "Kommunales Case-Management – Abrechnung des Eigenanteils 2024" in texts
@@ -213,7 +213,7 @@ def test_nordkirchen_letter_reads_as_a_refund(outputs):
         "57.000,00 € je VZÄ und Jahr, anteilig: eine Stelle 7,5 von 12 Monaten, zwei Stellen " \
         "ganzjährig"
     assert refund.value_after("Verwendungszweck") == \
-        "KIM-2024-NORD Rechnung 2024-Nordkirchen Eigenanteil Case-Management 2024"
+        "KIM-2024-SUED-02 Rechnung 2024-Nordkirchen Eigenanteil Case-Management 2024"
 
 
 def test_olfen_and_nottuln_letters(outputs):
@@ -806,7 +806,7 @@ def test_overview_shows_kassenzeichen_aktenzeichen_and_buchungsstelle(booked):
                                               "Aktenzeichen", "Buchungsstelle")}
     billerbeck = next(r for r in ws.iter_rows(values_only=True)
                       if r[at["Vertragspartei"]] == "Stadt Billerbeck")
-    assert billerbeck[at["Kassenzeichen"]] == "KIM-2024-BILL"
+    assert billerbeck[at["Kassenzeichen"]] == "KIM-2024-NORD-01"
     assert billerbeck[at["Aktenzeichen"]] == "50.31-KIM/2024"
     assert billerbeck[at["Buchungsstelle"]] == "1.05.01 / 448100"
     assert head[-1] == "Prüfung (muss 0,00 € sein)"
@@ -819,9 +819,9 @@ def test_trail_shows_the_references_and_each_advance_with_its_date(booked):
     rows = rows_of(openpyxl.load_workbook(path, data_only=True)["Berechnung"])
     assert ("Aktenzeichen", "50.31-KIM/2024") in [r[:2] for r in rows]
     assert ("Buchungsstelle", "1.05.01 / 448100") in [r[:2] for r in rows]
-    assert ("Gemeinde Nordkirchen", "KIM-2024-NORD", None, datetime(2024, 7, 15), 5000) in \
+    assert ("Gemeinde Nordkirchen", "KIM-2024-SUED-02", None, datetime(2024, 7, 15), 5000) in \
         [r[:5] for r in rows]
-    assert ("Stadt Olfen", "KIM-2024-OLFE", None, datetime(2024, 7, 15), 2500) in \
+    assert ("Stadt Olfen", "KIM-2024-SUED-03", None, datetime(2024, 7, 15), 2500) in \
         [r[:5] for r in rows]
     assert ("Summe Abschläge", None, None, None, 7500) in [r[:5] for r in rows]
     assert Letter(path).amount("abzüglich geleistete Abschläge") == D("-5000.00")
