@@ -22,6 +22,7 @@ from pathlib import Path
 
 from kim_excel.calculation import settle
 from kim_excel.dates import due_date
+from kim_excel.errors import KimError
 from kim_excel.model import Notice, RegionResult, Settlement, SettlementInput, Severity, Share
 from kim_excel.money import format_eur
 from kim_excel.record import (
@@ -185,6 +186,36 @@ def correction_booking_file(year: int, number: int) -> str:
 
 
 # ------------------------------------------------------------------ issuing
+
+
+def drafts_to_issue(ausgabe: Path, year: int, region: str | None) -> list[str]:
+    """What ``festschreiben`` would issue, as German lines (nothing changes)."""
+    from kim_excel.record import RECORD_NAME, read_record
+
+    folder = ausgabe / str(year)
+    if not (folder / RECORD_NAME).is_file():
+        raise KimError(f"Für {year} gibt es noch keine Abrechnung in „{folder}“ – bitte zuerst "
+                       f"`kim-excel abrechnen` ausführen.")
+    record = read_record(folder, year)
+    if region is not None and region not in record.regions:
+        raise KimError(f"Region „{region}“ gibt es in „{folder}“ nicht; abgerechnet sind: "
+                       f"{', '.join(record.regions)}.")
+    return issue(record, region, date.today())
+
+
+def issue_folder(ausgabe: Path, year: int, region: str | None, today: date) -> list[str]:
+    """``festschreiben``: issue under the output lock and replace the record atomically."""
+    from kim_excel.output import output_lock, recover
+    from kim_excel.record import read_record, write_record
+
+    folder = ausgabe / str(year)
+    with output_lock(ausgabe):
+        recover(folder)
+        record = read_record(folder, year)
+        done = issue(record, region, today)
+        if done:
+            write_record(folder, record)
+    return done
 
 
 def issue(record: Record, region: str | None, today: date) -> list[str]:
