@@ -108,3 +108,15 @@ def partner_file_names(settlement: Settlement) -> dict[str, str]:
     if problems:
         raise InputError(problems)
     return names
+
+
+def write_outputs(settlement: Settlement, names: dict[str, str], folder: Path,
+                  progress: Progress | None = None, workers: int | None = None) -> list[Path]:
+    """Every output file of ``settlement`` into the empty ``folder`` (no earlier record)."""
+    from kim_excel.life import Action, Plan, Step
+    from kim_excel.record import Record
+
+    plan = Plan([Step(region, Action.WRITE) for region in settlement.regions])
+    outcome = write_year_folder(settlement, plan, Record(year=settlement.year), names, folder,
+                                False, progress, workers)
+    return [folder / name for name in outcome.written]

@@ -16,6 +16,7 @@ correction (``Korrektur``) round that names the number it corrects.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import types
@@ -79,7 +80,7 @@ def from_data(kind: Any, data: Any) -> Any:
     if kind is Any or kind is object:
         return data
     if dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
+        hints = type_hints(kind)
         values = {f.name: from_data(hints[f.name], data[f.name])
                   for f in dataclasses.fields(kind) if f.compare and f.name in data}
         return kind(**values)
@@ -92,6 +93,11 @@ def from_data(kind: Any, data: Any) -> Any:
     if isinstance(kind, type) and issubclass(kind, Enum):
         return kind(data)
     return data
+
+
+@functools.lru_cache(maxsize=64)
+def type_hints(kind: type) -> dict[str, Any]:
+    return typing.get_type_hints(kind)
 
 
 def region_data(region: RegionResult) -> dict:
