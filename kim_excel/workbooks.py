@@ -680,10 +680,11 @@ def body_text(settlement: Settlement, region: RegionResult, share: Share) -> str
 
 
 def payment_reference(settlement: Settlement, share: Share) -> str:
-    """The Kassenzeichen where the partner has one (what a Kasse books by), else the name."""
-    if share.party.kassenzeichen:
-        return f"{share.party.kassenzeichen} Eigenanteil Case-Management {settlement.year}"
-    return f"Eigenanteil Case-Management {settlement.year} {share.party.full_name}"
+    """The one Verwendungszweck (references.py), the same as in the e-mail."""
+    from kim_excel import references
+
+    number = references.invoice_number(settlement.year, share.party.name)
+    return references.payment_reference(settlement.year, number, share.party.kassenzeichen)
 
 
 class Letter:

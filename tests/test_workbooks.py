@@ -180,7 +180,8 @@ def test_billerbeck_letter_shows_the_nord_figures_of_the_example(outputs):
     assert bill.value_after("Fällig am") == datetime(2025, 4, 1)
     assert bill.value_after("IBAN") == "DE26 4015 4530 0000 1234 56"
     assert bill.value_after("Empfänger") == "Stadt Coesfeld"
-    assert bill.value_after("Verwendungszweck") == "KIM-2024-BILL Eigenanteil Case-Management 2024"
+    assert bill.value_after("Verwendungszweck") == \
+        "KIM-2024-BILL Rechnung 2024-Billerbeck Eigenanteil Case-Management 2024"
     texts = bill.texts()
     assert "Kommunales Case-Management – Abrechnung des Eigenanteils 2024" in texts
     assert "Stadt Billerbeck" in texts and "48727 Billerbeck" in texts  # the recipient
