@@ -28,15 +28,17 @@ from kim_excel.record import RECORD_NAME
 from kim_excel.references import invoice_number, payment_reference
 from tests.builders import D, example_2024, per_employer, write
 from tests.runner import ROOT
+from tests.test_mailing import smtp_server  # noqa: F401 (the fixture)
 
 NORD = ("Billerbeck", "Havixbeck", "Rosendahl")
 ALL = (*NORD, "Nottuln", "Luedinghausen", "Nordkirchen", "Olfen", "Senden")
 
 
-def kim(*args: object, cwd: Path, day: str | None = None) -> subprocess.CompletedProcess:
+def kim(*args: object, cwd: Path, day: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``kim-excel …`` as a real process, on ``day`` (``2025-03-05``) through faketime."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
-    env = {k: v for k, v in env.items() if not k.startswith("KIM_SMTP")}
+    base = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
+    env = {**{k: v for k, v in base.items() if not k.startswith("KIM_SMTP")}, **(env or {})}
     command = [sys.executable, "-m", "kim_excel", *map(str, args)]
     if day is not None:
         command = ["faketime", f"{day} 10:00:00", *command]
@@ -306,3 +308,38 @@ def test_the_record_lists_every_file_with_its_hash(tmp_path):
     nord = record["regions"]["Nord"]
     assert nord["state"] == "draft" and nord["settlement_date"] == "2025-03-02"
     assert nord["result"]["eigenanteil"] == "27500.00"
+
+
+def test_versenden_sends_a_correction_exactly_once_and_issues_what_it_sent(tmp_path,
+                                                                          smtp_server):  # noqa: F811
+    mailbox = smtp_server()
+    env = {"KIM_SMTP_HOST": "127.0.0.1", "KIM_SMTP_PORT": str(mailbox.port),
+           "KIM_SMTP_STARTTLS": "nein", "KIM_SMTP_TIMEOUT": "5"}
+    folder = settled(tmp_path)
+    sent = kim("versenden", "--jahr", 2024, "--senden", "--ja", cwd=tmp_path, env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert len(mailbox.messages) == 8
+    assert "Region Nord: Abrechnung festgeschrieben" in sent.stdout
+    record = json.loads((folder / RECORD_NAME).read_text())
+    assert {r["state"] for r in record["regions"].values()} == {"issued"}
+
+    settled(tmp_path, form(nord_extra="4000"))
+    first = kim("versenden", "--jahr", 2024, "--senden", "--ja", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    corrections = mailbox.messages[8:]
+    assert sorted(m["Subject"].split(" – ")[0] for _, _, m in corrections) == [
+        f"Korrektur 2024-{n}-K1" for n in NORD]
+    _, rcpts, msg = next(m for m in corrections if "Billerbeck" in m[2]["Subject"])
+    assert rcpts == ["kaemmerei@billerbeck.example"]
+    assert [p.get_filename() for p in msg.iter_attachments()] == [
+        "Korrektur_2024_Billerbeck_1.xlsx"]
+    text = msg.get_body().get_content()
+    assert "Bitte überweisen Sie 1.000,00 € bis zum" in text
+    assert payment_reference(2024, "2024-Billerbeck-K1", "KIM-2024-BILL") in text
+    record = json.loads((folder / RECORD_NAME).read_text())
+    assert record["regions"]["Nord"]["corrections"][0]["state"] == "issued"
+
+    again = kim("versenden", "--jahr", 2024, "--senden", "--ja", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    assert len(mailbox.messages) == 11
+    assert "bereits gesendet" in again.stdout
