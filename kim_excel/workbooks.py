@@ -836,7 +836,7 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
     sheet.text(letter.row, 0, "Mit freundlichen Grüßen")
     letter.skip()
     sheet.text(letter.row, 0, "Im Auftrag")
-    letter.skip(3)
+    letter.skip(2)  # room for the signature; the longer Verwendungszweck takes a line
     signer = employer.contact or employer.full_name
     sheet.text(letter.row, 0, signer, "signature_line")
     setup_letter(sheet.ws, letter.row)
@@ -882,4 +882,3 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
     else:
         letter.paragraph("Ihr Anteil ist durch die geleisteten Abschläge vollständig "
                          "beglichen; es ist nichts zu zahlen.")
-    letter.skip()
