@@ -60,7 +60,14 @@ def write_year_folder(settlement: Settlement, plan: Plan, record: Record, names:
             context=new.settings, result=region_data(region),
             letters={s.party.name: names[s.party.name] for s in region.partner_shares})
     rounds = apply_corrections(plan, new, outcome)
-    folder_settlement = whole_folder(settlement, new)
+    known = [(region, region_data(region)) for region in settlement.regions]
+
+    def as_region(data: dict):
+        """This run's region where the data is its own (no need to read it back)."""
+        return next((r for r, d in known if d == data), None) or region_from_data(data)
+
+    folder_settlement = replace(settlement, regions=tuple(
+        as_region(e.result) for e in new.regions.values()))
 
     def write_summaries() -> None:
         from kim_excel.overview import write_overview
@@ -69,7 +76,7 @@ def write_year_folder(settlement: Settlement, plan: Plan, record: Record, names:
         write_rounds(settlement.year, new, rounds, staging, outcome)
         year = settlement.year
         latest = replace(folder_settlement, regions=tuple(
-            region_from_data(e.latest()) for e in new.regions.values()))
+            as_region(e.latest()) for e in new.regions.values()))
         write_overview(staging / f"Uebersicht_{year}.xlsx", latest)
         write_atomically(staging / f"Buchungsliste_{year}.csv", booking_csv(folder_settlement))
         all_names = {p: f for e in new.regions.values() for p, f in e.letters.items()}
@@ -106,12 +113,6 @@ def write_letters(settlement: Settlement, names: dict[str, str], folder: Path,
         write_partner_workbooks(settlement, names, folder, jobs, report)
         write_summaries()
     return [names[settlement.regions[r].shares[s].party.name] for r, s in jobs]
-
-
-def whole_folder(settlement: Settlement, record: Record) -> Settlement:
-    """Every region of the folder as billed, in the folder's order, in this run's context."""
-    return replace(settlement, regions=tuple(region_from_data(e.result)
-                                             for e in record.regions.values()))
 
 
 def apply_corrections(plan: Plan, record: Record, outcome: Outcome) -> set[int]:
