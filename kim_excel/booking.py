@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
-from kim_excel.model import Settlement
+from kim_excel.model import RegionResult, Settlement
 from kim_excel.money import display_decimal
 
 COLUMNS = (
@@ -58,11 +58,42 @@ def booking_rows(settlement: Settlement) -> list[list[str]]:
 
 
 def booking_csv(settlement: Settlement) -> bytes:
+    return csv_bytes(booking_rows(settlement))
+
+
+def csv_bytes(rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    writer.writerows(booking_rows(settlement))
+    writer.writerows(rows)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def correction_rows(year: int, before: RegionResult, after: RegionResult,
+                    partners: set[str], due: date) -> list[list[str]]:
+    """``Buchungsliste_<J>_Korrektur_<n>.csv`` rows of one corrected region (SPEC § 7): the
+    employer (its own share's difference, bill columns empty) and each partner in
+    ``partners``: ``Anteil`` and ``Eigenanteil_Region_EUR`` as corrected, the amounts the
+    differences, ``Abschlaege_EUR`` 0, ``Faellig_am`` the correction's due date."""
+    old = {s.party.name: s for s in before.shares}
+    zero = Decimal("0.00")
+    rows = []
+    for share in after.shares:
+        if not share.is_employer and share.party.name not in partners:
+            continue
+        was = old.get(share.party.name)
+        net = share.net - (was.net if was else zero)
+        row = [str(year), after.region, after.employer.name, share.party.name,
+               share.party.role, fraction(share.fraction), amount(after.eigenanteil),
+               amount(net)]
+        if share.is_employer:
+            row += ["", "", "", "", ""]
+        else:
+            gross = share.gross - (was.gross if was else zero)
+            row += [amount(share.vat - (was.vat if was else zero)), amount(gross), amount(zero),
+                    amount(gross), day(due)]
+        rows.append(row)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -338,6 +338,7 @@ def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool
             return False
     outcomes = mailing.send_planned(batch, plan, config,
                                     on_outcome=lambda o: click.echo(o.line(), err=not o.ok))
+    echo_lines(mailing.issue_sent(batch, outcomes, date.today()))
     failed = [o for o in outcomes if not o.ok]
     sent = len(outcomes) - len(failed)
     click.echo(f"{sent} von {count(len(due), 'E-Mail', 'E-Mails')} gesendet"
@@ -345,6 +346,37 @@ def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool
                                                         for o in failed) if failed else "")
                + f". Protokoll: {batch.log_path}")
     return not failed
+
+
+@main.command()
+@click.option("--jahr", type=int, required=True, help="Abrechnungsjahr, das festgeschrieben wird.")
+@click.option("--region", default=None, metavar="NAME",
+              help="Nur diese Region (Standard: alle Regionen).")
+@AUSGABE
+@click.option("--ja", is_flag=True, help="Ohne Rückfrage festschreiben.")
+def festschreiben(jahr: int, region: str | None, ausgabe: Path, ja: bool) -> None:
+    """Abrechnungen festschreiben (per Post versandt): danach ändern sie sich nie mehr;
+    geänderte Zahlen ergeben eine Korrekturabrechnung."""
+    from kim_excel.life import drafts_to_issue, issue_folder
+
+    try:
+        pending = drafts_to_issue(ausgabe, jahr, region)
+        if not pending:
+            click.echo("Nichts festzuschreiben: alles ist bereits festgeschrieben.")
+            return
+        echo_lines(f"  {line}" for line in pending)
+        if not ja:
+            if not sys.stdin.isatty():
+                click.echo("Keine Bestätigung möglich (keine Eingabe) – nichts festgeschrieben. "
+                           "Ohne Rückfrage: --ja", err=True)
+                sys.exit(1)
+            if not click.confirm("Jetzt festschreiben? Danach ändern sich diese Abrechnungen "
+                                 "nie mehr", default=False):
+                click.echo("Abgebrochen – nichts festgeschrieben.")
+                return
+        echo_lines(issue_folder(ausgabe, jahr, region, date.today()))
+    except KimError as exc:
+        fail(exc)
 
 
 @main.command()

@@ -1,192 +1,79 @@
 """E-mail the settlements (``kim-excel versenden``): drafts to review first, then SMTP.
 
-Apart from the settlement run: it never computes or writes a settlement. It takes the figures
-from :func:`kim_excel.pipeline.load_settlement` and attaches the files the last
-``kim-excel abrechnen`` wrote to ``<ausgabe>/<J>/``. Because the mail text quotes the amount
-and the due date, it first checks that those figures still equal the ``Buchungsliste`` of
-that run; otherwise the text could contradict the attachment.
+Apart from the settlement run: it never computes or writes a settlement. The figures it quotes
+and the files it attaches are those of the year folder's record (``record.py``), which the
+last ``kim-excel abrechnen`` wrote. The input is read only to check that it still gives the
+recorded figures (with the recorded settlement dates: sending next week does not re-date
+anything); otherwise the text could contradict the attachment. Corrections are mailed like
+settlements; what goes out is issued (SPEC § 7).
 
 Glossary:
 
-- Entwurf (``draft``): an ``.eml`` file per partner in ``<J>/E-Mails/`` with ``X-Unsent: 1``,
+- Entwurf (``draft``): an ``.eml`` file per letter in ``<J>/E-Mails/`` with ``X-Unsent: 1``,
   which Outlook opens as an editable new message and Thunderbird as a message to edit.
-- Versandprotokoll (``send log``): ``<J>/versand.csv``, one line per attempt, appended and
-  never rewritten. A partner counts as sent when a line says ``gesendet`` for the same
-  recipient and the same attachment hashes; a run after a failure sends only the rest.
+- Versandprotokoll (``send log``, ``sendlog.py``): ``<J>/versand.csv``, one line per attempt.
+  A letter counts as sent when a line says ``gesendet`` for the same recipient and the same
+  attachment hashes; a run after a failure sends only the rest.
 - Testversand (``--an``): every message to one test address instead; logged as ``Test``,
   which never counts as sent for the partner.
 
-SMTP settings come from ``kim-excel-smtp.ini`` (or the file named in ``KIM_SMTP_CONFIG``) and
-the ``KIM_SMTP_*`` environment variables, which win; never from the workbook. The password
-is kept out of every message, log line and ``repr``.
+SMTP settings and the transport: ``smtp.py``.
 """
 
 from __future__ import annotations
 
-import configparser
-import csv
 import hashlib
-import io
-import os
 import smtplib
-import socket
-import ssl
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from enum import Enum
 from pathlib import Path
 
-from kim_excel import booking
-from kim_excel.errors import KimError
-from kim_excel.german import NO as FALSE
-from kim_excel.german import YES as TRUE
-from kim_excel.model import PARTNER, Party, RegionResult, Settlement, Share
+from kim_excel.model import Party, RegionResult, Settlement, Share
 from kim_excel.money import format_eur
 from kim_excel.output import write_atomically
+from kim_excel.record import (
+    FileEntry,
+    Record,
+    read_record,
+    region_from_data,
+    settlement_of,
+    write_record,
+)
+from kim_excel.references import payment_reference
+from kim_excel.sendlog import (  # noqa: F401 (re-exported for the CLI and tests)
+    LOG_COLUMNS,
+    LOG_NAME,
+    LogEntry,
+    Result,
+    append_log,
+    check_log_writable,
+    read_log,
+)
+from kim_excel.smtp import (  # noqa: F401 (re-exported for the CLI and tests)
+    CONFIG_NAME,
+    MailError,
+    ServerUnavailable,
+    SmtpConfig,
+    _drop,
+    _reason,
+    connect,
+    load_smtp_config,
+    require_server,
+    send_error,
+)
 
 DRAFT_FOLDER = "E-Mails"
-LOG_NAME = "versand.csv"
-CONFIG_NAME = "kim-excel-smtp.ini"
-CONFIG_SECTION = "smtp"
-LOG_COLUMNS = ("Zeitpunkt", "Kommune", "Empfaenger", "Anhaenge", "SHA256", "Message_ID",
-               "Ergebnis", "Meldung")
 STALE = ("Die Eingabe wurde seit der Abrechnung geändert – bitte zuerst `kim-excel abrechnen` "
          "ausführen")
 MIME_TYPES = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
               ".pdf": ("application", "pdf")}
-
-
-class MailError(KimError):
-    """Mailing cannot start: stale or missing settlement files, bad SMTP settings."""
-
-
-# ---------------------------------------------------------------------------------------------
-# SMTP settings
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str = ""
-    port: int = 587
-    user: str = ""
-    password: str = field(default="", repr=False)  # never shown anywhere
-    starttls: bool = True
-    sender: str = ""  # KIM_SMTP_FROM: overrides the employer's address as sender
-    cafile: str = ""  # extra CA certificate(s) to trust, e.g. an internal CA
-    timeout: float = 30.0
-    source: str = ""  # where the settings came from, for messages
-
-    def __repr__(self) -> str:  # belt and braces: no password in any traceback or debug print
-        return f"SmtpConfig(host={self.host!r}, port={self.port}, user={self.user!r})"
-
-
-ENV_KEYS = {"host": "KIM_SMTP_HOST", "port": "KIM_SMTP_PORT", "user": "KIM_SMTP_USER",
-            "password": "KIM_SMTP_PASSWORD", "starttls": "KIM_SMTP_STARTTLS",
-            "from": "KIM_SMTP_FROM", "cafile": "KIM_SMTP_CAFILE", "timeout": "KIM_SMTP_TIMEOUT"}
-
-
-def load_smtp_config(environ: Mapping[str, str] | None = None,
-                     cwd: Path | None = None) -> SmtpConfig:
-    """Settings from the config file, overridden key by key by ``KIM_SMTP_*`` variables.
-
-    The file is ``$KIM_SMTP_CONFIG`` if set (it must exist), else ``kim-excel-smtp.ini`` in
-    the working directory if there is one. Its section ``[smtp]`` has the keys of
-    :data:`ENV_KEYS` (``host``, ``port``, ``user``, ``password``, ``starttls``, ``from``,
-    ``cafile``, ``timeout``).
-    """
-    environ = os.environ if environ is None else environ
-    cwd = Path.cwd() if cwd is None else cwd
-    values: dict[str, str] = {}
-    sources = []
-    path = Path(environ["KIM_SMTP_CONFIG"]) if environ.get("KIM_SMTP_CONFIG") else None
-    if path is None and (cwd / CONFIG_NAME).is_file():
-        path = cwd / CONFIG_NAME
-    if path is not None:
-        values.update(read_config_file(path))
-        sources.append(str(path))
-    for key, env in ENV_KEYS.items():
-        if environ.get(env, "").strip():
-            values[key] = environ[env].strip()
-            sources.append(env)
-    return config_from_values(values, ", ".join(dict.fromkeys(sources)))
-
-
-def read_config_file(path: Path) -> dict[str, str]:
-    parser = configparser.ConfigParser(interpolation=None)  # a '%' in a password is literal
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            parser.read_file(handle)
-    except FileNotFoundError:
-        raise MailError(f"Die SMTP-Einstellungsdatei „{path}“ gibt es nicht "
-                        f"(KIM_SMTP_CONFIG).") from None
-    except (OSError, UnicodeDecodeError, configparser.Error):
-        # no detail from the parser: it would quote the offending line, maybe a password
-        raise MailError(f"Die SMTP-Einstellungsdatei „{path}“ ist nicht lesbar; erwartet wird "
-                        f"ein Abschnitt [{CONFIG_SECTION}] mit Zeilen wie „host = "
-                        f"mail.example.de“ (UTF-8).") from None
-    if not parser.has_section(CONFIG_SECTION):
-        raise MailError(f"In „{path}“ fehlt der Abschnitt [{CONFIG_SECTION}].")
-    unknown = sorted(set(parser[CONFIG_SECTION]) - set(ENV_KEYS))
-    if unknown:
-        raise MailError(f"In „{path}“ sind unbekannte Einträge: {', '.join(unknown)}. "
-                        f"Erlaubt sind: {', '.join(ENV_KEYS)}.")
-    return {k: v.strip() for k, v in parser[CONFIG_SECTION].items() if v.strip()}
-
-
-def config_from_values(values: Mapping[str, str], source: str) -> SmtpConfig:
-    problems = []
-    starttls = True
-    if "starttls" in values:
-        flag = values["starttls"].lower()
-        if flag not in TRUE + FALSE:
-            problems.append(f"starttls (KIM_SMTP_STARTTLS) „{values['starttls']}“: erlaubt "
-                            f"sind ja oder nein.")
-        starttls = flag in TRUE
-    port = 587 if starttls else 25
-    if "port" in values:
-        try:
-            port = int(values["port"])
-            if not 0 < port < 65536:
-                raise ValueError
-        except ValueError:
-            problems.append(f"port (KIM_SMTP_PORT) „{values['port']}“: erlaubt ist eine Zahl "
-                            f"von 1 bis 65535.")
-    timeout = 30.0
-    if "timeout" in values:
-        try:
-            timeout = float(values["timeout"].replace(",", "."))
-            if not timeout > 0:
-                raise ValueError
-        except ValueError:
-            problems.append(f"timeout (KIM_SMTP_TIMEOUT) „{values['timeout']}“: erlaubt ist "
-                            f"eine Zahl von Sekunden über 0.")
-    sender = values.get("from", "")
-    if sender and "@" not in parseaddr(sender)[1]:
-        problems.append(f"from (KIM_SMTP_FROM) „{sender}“ ist keine E-Mail-Adresse.")
-    if values.get("cafile") and not Path(values["cafile"]).is_file():
-        problems.append(f"cafile (KIM_SMTP_CAFILE) „{values['cafile']}“: Datei nicht gefunden.")
-    if problems:
-        raise MailError("Die SMTP-Einstellungen sind fehlerhaft:\n" +
-                        "\n".join(f"  – {p}" for p in problems))
-    return SmtpConfig(host=values.get("host", ""), port=port, user=values.get("user", ""),
-                      password=values.get("password", ""), starttls=starttls, sender=sender,
-                      cafile=values.get("cafile", ""), timeout=timeout, source=source)
-
-
-def require_server(config: SmtpConfig) -> None:
-    if not config.host:
-        raise MailError(f"Kein Mailserver eingestellt: bitte KIM_SMTP_HOST setzen oder die "
-                        f"Datei {CONFIG_NAME} anlegen (siehe docs/Versand.md, "
-                        f"Abschnitt „Mailserver einstellen“).")
-    if config.user and not config.password:
-        raise MailError("KIM_SMTP_USER ist gesetzt, aber kein Passwort: bitte KIM_SMTP_PASSWORD "
-                        "setzen oder password in der Einstellungsdatei eintragen.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +103,8 @@ class MailItem:
     subject: str
     body: str
     attachments: tuple[Attachment, ...]
+    amount: Decimal = Decimal("0.00")  # to pay (positive) or refunded (negative)
+    day: date | None = None  # the letter's date
 
     @property
     def recipient(self) -> str:
@@ -239,37 +128,70 @@ class MailBatch:
     settlement: Settlement
     folder: Path  # <ausgabe>/<J>/
     items: tuple[MailItem, ...]
+    record: Record | None = None
 
     @property
     def log_path(self) -> Path:
         return self.folder / LOG_NAME
 
 
-def prepare_mails(settlement: Settlement, file_names: Mapping[str, str], folder: Path,
+def prepare_mails(record: Record, regions: Iterable[str], folder: Path,
                   sender: str = "") -> MailBatch:
-    """One :class:`MailItem` per partner, with the attachments read from ``folder``.
-
-    Refuses (:class:`MailError`) when the settlement files are missing or the figures differ
-    from ``Buchungsliste_<J>.csv``: the mail text must match the attachment.
-    """
-    check_against_booking(settlement, folder)
-    missing = [name for name in file_names.values() if not (folder / name).is_file()]
-    if missing:
-        raise MailError(f"In „{folder}“ fehlen {', '.join(sorted(missing))}. {STALE}.")
+    """One :class:`MailItem` per letter and correction letter of ``regions``, with the
+    figures of the record and the attachments read from ``folder``."""
     items = []
-    for region in settlement.regions:
+    settlement = None
+    for name in regions:
+        entry = record.regions[name]
+        region = region_from_data(entry.result)
+        settlement = settlement_of(entry.context, [region])
         for share in region.partner_shares:
-            xlsx = folder / file_names[share.party.name]
-            files = [xlsx] + [p for p in [xlsx.with_suffix(".pdf")] if p.is_file()]
-            attachments = tuple(read_attachment(p) for p in files)
-            sender_address, reply_to = sender_of(region.employer, sender)
-            items.append(MailItem(
-                partner=share.party, employer=region.employer, region=region, share=share,
-                sender=sender_address, reply_to=reply_to,
-                subject=subject(settlement, share.party), body=body(settlement, region, share,
-                                                                    attachments),
-                attachments=attachments))
-    return MailBatch(settlement, folder, tuple(items))
+            file = entry.letters[share.party.name]
+            items.append(mail_item(settlement, region, share, folder / file, sender,
+                                   invoice(settlement.year, share.party.name),
+                                   share.balance, region.terms.settlement_date))
+        for correction in entry.corrections:
+            corrected = region_from_data(correction.result)
+            before = {s.party.name: s for s in region_from_data(correction.before).shares}
+            for share in corrected.partner_shares:
+                letter = correction.letters.get(share.party.name)
+                if letter is None:
+                    continue
+                was = before.get(share.party.name)
+                amount = share.gross - (was.gross if was else Decimal("0.00"))
+                items.append(mail_item(
+                    settlement_of(correction.context, [corrected]), corrected, share,
+                    folder / letter["file"], sender, letter["number"], amount,
+                    date.fromisoformat(correction.day), {**letter, "due": correction.due}))
+    if settlement is None:
+        settlement = settlement_of(record.settings, []) if record.settings else None
+    return MailBatch(settlement, folder, tuple(items), record)
+
+
+def invoice(year: int, partner: str) -> str:
+    from kim_excel.references import invoice_number
+
+    return invoice_number(year, partner)
+
+
+def mail_item(settlement: Settlement, region: RegionResult, share: Share, xlsx: Path,
+              sender: str, number: str, amount: Decimal, day: date,
+              correction: dict | None = None) -> MailItem:
+    if not xlsx.is_file():
+        raise MailError(f"In „{xlsx.parent}“ fehlt {xlsx.name}. {STALE}.")
+    files = [xlsx] + [p for p in [xlsx.with_suffix(".pdf")] if p.is_file()]
+    attachments = tuple(read_attachment(p) for p in files)
+    sender_address, reply_to = sender_of(region.employer, sender)
+    if correction is None:
+        text = body(settlement, region, share, attachments, number)
+        title = subject(settlement, share.party)
+    else:
+        text = correction_body(settlement, region, share, attachments, number, amount,
+                               correction)
+        title = f"Korrektur {number} – " + subject(settlement, share.party)
+    return MailItem(partner=share.party, employer=region.employer, region=region, share=share,
+                    sender=sender_address, reply_to=reply_to, subject=title, body=text,
+                    attachments=attachments, amount=amount, day=day)
 
 
 def read_attachment(path: Path) -> Attachment:
@@ -291,39 +213,40 @@ def sender_of(employer: Party, override: str) -> tuple[Address | None, Address |
     return sender, reply_to
 
 
-def check_against_booking(settlement: Settlement, folder: Path) -> None:
-    """Saldo and due date of every partner must equal the last run's Buchungsliste."""
-    path = folder / f"Buchungsliste_{settlement.year}.csv"
-    if not path.is_file():
-        raise MailError(f"Für {settlement.year} gibt es noch keine Abrechnung in „{folder}“ "
-                        f"({path.name} fehlt) – bitte zuerst `kim-excel abrechnen` ausführen.")
-    try:
-        booked = read_booking(path)
-    except (OSError, ValueError, InvalidOperation):  # a damaged or hand-edited file
-        raise MailError(f"{path.name} ist nicht lesbar. {STALE}.") from None
+def check_against_record(settlement: Settlement, record: Record) -> None:
+    """Every region of the input must give the figures the record holds (with the recorded
+    dates): for a draft exactly, for an issued region the same partner amounts."""
+    from kim_excel.life import changed_partners
+    from kim_excel.record import DRAFT, region_data
+
     differences = []
-    expected = {}
     for region in settlement.regions:
+        entry = record.regions.get(region.region)
+        if entry is None:
+            differences.append(f"Region {region.region} ist noch nicht abgerechnet")
+            continue
+        latest = region_from_data(entry.latest())
+        if entry.state == DRAFT and region_data(region) == entry.latest():
+            continue
+        if entry.state != DRAFT and not changed_partners(latest, region):
+            continue
+        was = {s.party.name: s for s in latest.partner_shares}
         for share in region.partner_shares:
-            expected[share.party.name] = (share.balance, share.due_date)
-    for name, (balance, due) in expected.items():
-        if name not in booked:
-            differences.append(f"{name} fehlt in {path.name}")
-        elif booked[name] != (balance, due):
-            was_balance, was_due = booked[name]
-            differences.append(
-                f"{name}: laut {path.name} {format_eur(was_balance)} fällig am "
-                f"{day(was_due)}, laut Eingabe {format_eur(balance)} fällig am {day(due)}")
-    differences += [f"{name} steht in {path.name}, ist aber keine Partnerkommune mehr"
-                    for name in booked if name not in expected]
+            old = was.pop(share.party.name, None)
+            if old is None:
+                differences.append(f"{share.party.name} fehlt in der Abrechnung")
+            elif (old.balance, old.due_date) != (share.balance, share.due_date):
+                differences.append(
+                    f"{share.party.name}: laut Abrechnung {format_eur(old.balance)} fällig am "
+                    f"{day(old.due_date)}, laut Eingabe {format_eur(share.balance)} fällig am "
+                    f"{day(share.due_date)}")
+        differences += [f"{name} steht in der Abrechnung, ist aber keine Partnerkommune mehr"
+                        for name in was]
+        if not differences:
+            differences.append(f"Region {region.region}: die Eingabe weicht von der "
+                               f"Abrechnung ab")
     if differences:
         raise MailError(f"{STALE}.\n" + "\n".join(f"  – {d}" for d in differences))
-
-
-def read_booking(path: Path) -> dict[str, tuple[Decimal, date | None]]:
-    """Partner → (Saldo, due date) from the Buchungsliste of the last run."""
-    return {row.kommune: (row.balance, row.due) for row in booking.read_booking(path)
-            if row.role == PARTNER}
 
 
 def day(value: date | None) -> str:
@@ -339,29 +262,63 @@ def subject(settlement: Settlement, partner: Party) -> str:
             f"{partner.full_name}")
 
 
-def payment_reference(settlement: Settlement, partner: Party) -> str:
-    """The Kassenzeichen where the workbook gives one, else a reference that names both."""
-    if partner.kassenzeichen:
-        return partner.kassenzeichen
-    return f"Eigenanteil KIM {settlement.year} {partner.full_name}"
-
-
 def iban_groups(iban: str) -> str:
     """``DE26401545300000123456`` → ``DE26 4015 4530 0000 1234 56``."""
     compact = "".join(iban.split())
     return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
 
 
-def body(settlement: Settlement, region: RegionResult, share: Share,
-         attachments: Iterable[Attachment]) -> str:
+def payment_lines(settlement: Settlement, region: RegionResult, share: Share, amount: Decimal,
+                  due: date | None, number: str) -> list[str]:
+    """What to pay or what is refunded, with the one Verwendungszweck (references.py)."""
     employer, partner = region.employer, share.party
+    reference = payment_reference(settlement.year, number, partner.kassenzeichen)
+    if amount > 0:
+        return [
+            f"Bitte überweisen Sie {format_eur(amount)} bis zum {day(due)}",
+            "auf folgendes Konto:",
+            "",
+            f"  Empfänger:       {employer.full_name}",
+            f"  IBAN:            {iban_groups(employer.iban)}",
+            f"  BIC:             {employer.bic}",
+            f"  Kreditinstitut:  {employer.bank}",
+            f"  Verwendungszweck: {reference}",
+        ]
+    if amount < 0:
+        account = f" auf Ihr Konto {iban_groups(partner.iban)}" if partner.iban else ""
+        return [
+            f"Sie erhalten {format_eur(-amount)} zurück. Wir überweisen den Betrag",
+            f"bis zum {day(due)}{account}",
+            f"mit dem Verwendungszweck „{reference}“.",
+        ]
+    return ["Es ergibt sich kein Zahlungsbetrag."]
+
+
+def closing(region: RegionResult, attachments: Iterable[Attachment]) -> list[str]:
+    employer = region.employer
+    lines = ["", "Die Einzelheiten finden Sie in der beigefügten Abrechnung:",
+             *(f"  {a.name}" for a in attachments), ""]
+    contact = ", ".join(x for x in (employer.contact, f"Telefon {employer.phone}"
+                                    if employer.phone else "", employer.email) if x)
+    if contact:
+        lines += ["Für Rückfragen erreichen Sie uns so:", f"  {contact}", ""]
+    lines += ["Mit freundlichen Grüßen", "", employer.full_name]
+    if employer.contact:
+        lines.append(employer.contact)
+    return lines
+
+
+def body(settlement: Settlement, region: RegionResult, share: Share,
+         attachments: Iterable[Attachment], number: str = "") -> str:
+    partner = share.party
     year = settlement.year
+    number = number or invoice(year, partner.name)
     lines = [
         "Sehr geehrte Damen und Herren,",
         "",
         f"anbei erhalten Sie die Abrechnung des Eigenanteils {year} am Kommunalen",
         f"Case-Management der Region {region.region} (§ 2 der Kooperationsvereinbarung)",
-        f"für die {partner.full_name}.",
+        f"für die {partner.full_name} (Rechnungsnummer {number}).",
         "",
         f"Ihr Anteil am Eigenanteil der Region:  {format_eur(share.net)}",
     ]
@@ -372,36 +329,31 @@ def body(settlement: Settlement, region: RegionResult, share: Share,
     if share.advances:
         lines.append(f"abzüglich geleisteter Abschläge:  {format_eur(share.advances)}")
     lines.append("")
-    reference = payment_reference(settlement, partner)
-    if share.balance > 0:
-        lines += [
-            f"Bitte überweisen Sie {format_eur(share.balance)} bis zum {day(share.due_date)}",
-            "auf folgendes Konto:",
-            "",
-            f"  Empfänger:       {employer.full_name}",
-            f"  IBAN:            {iban_groups(employer.iban)}",
-            f"  BIC:             {employer.bic}",
-            f"  Kreditinstitut:  {employer.bank}",
-            f"  Verwendungszweck: {reference}",
-        ]
-    elif share.balance < 0:
-        account = f" auf Ihr Konto {iban_groups(partner.iban)}" if partner.iban else ""
-        lines += [
-            f"Ihre Abschläge übersteigen Ihren Anteil: Sie erhalten {format_eur(-share.balance)}",
-            f"zurück. Wir überweisen den Betrag bis zum {day(share.due_date)}{account}",
-            f"mit dem Verwendungszweck „{reference}“.",
-        ]
-    else:
-        lines.append("Es ergibt sich kein Zahlungsbetrag.")
-    lines += ["", "Die Einzelheiten finden Sie in der beigefügten Abrechnung:",
-              *(f"  {a.name}" for a in attachments), ""]
-    contact = ", ".join(x for x in (employer.contact, f"Telefon {employer.phone}"
-                                    if employer.phone else "", employer.email) if x)
-    if contact:
-        lines += ["Für Rückfragen erreichen Sie uns so:", f"  {contact}", ""]
-    lines += ["Mit freundlichen Grüßen", "", employer.full_name]
-    if employer.contact:
-        lines.append(employer.contact)
+    if share.balance < 0:
+        lines.append("Ihre Abschläge übersteigen Ihren Anteil.")
+    lines += payment_lines(settlement, region, share, share.balance, share.due_date, number)
+    lines += closing(region, attachments)
+    return "\n".join(lines) + "\n"
+
+
+def correction_body(settlement: Settlement, region: RegionResult, share: Share,
+                    attachments: Iterable[Attachment], number: str, amount: Decimal,
+                    letter: dict) -> str:
+    corrects = f"{letter['corrects']} vom {day(date.fromisoformat(letter['corrects_date']))}"
+    lines = [
+        "Sehr geehrte Damen und Herren,",
+        "",
+        f"die Kosten der Region {region.region} für {settlement.year} haben sich nach unserer",
+        f"Abrechnung {corrects} geändert. Anbei erhalten Sie die Korrektur",
+        f"{number} für die {share.party.full_name}.",
+        "",
+        f"Ihr Anteil, berichtigt:  {format_eur(share.net)}",
+        f"Differenz zur bisherigen Abrechnung:  {format_eur(amount)}",
+        "",
+    ]
+    due = date.fromisoformat(letter["due"]) if letter.get("due") else None
+    lines += payment_lines(settlement, region, share, amount, due, number)
+    lines += closing(region, attachments)
     return "\n".join(lines) + "\n"
 
 
@@ -454,13 +406,13 @@ def write_drafts(batch: MailBatch) -> DraftReport:
     """
     folder = batch.folder / DRAFT_FOLDER
     folder.mkdir(exist_ok=True)
-    when = datetime.combine(batch.settlement.latest_date, time(9, 0)).astimezone()
     files, warnings = [], []
     for item in batch.items:
         digest = hashlib.sha256(
             "\0".join([item.subject, item.body, item.recipient, str(item.sender),
                        item.hashes]).encode()).hexdigest()
         message_id = f"<{digest[:32]}@{mail_domain(item)}>"
+        when = datetime.combine(item.day, time(9, 0)).astimezone()
         msg = build_message(item, item.recipient, when, message_id, draft=True)
         msg.set_boundary(f"=_kim_{digest[:24]}")  # '=_' never occurs in base64 or QP text
         path = folder / f"{item.stem}.eml"
@@ -471,6 +423,9 @@ def write_drafts(batch: MailBatch) -> DraftReport:
                             f"({_reason(exc)}) – ist er gerade geöffnet? Bitte schließen und "
                             f"erneut starten.") from None
         files.append(path)
+        if batch.record is not None:
+            batch.record.drafts[f"{DRAFT_FOLDER}/{path.name}"] = FileEntry(
+                hashlib.sha256(path.read_bytes()).hexdigest(), item.region.region)
         if not item.recipient:
             warnings.append(f"{item.partner.full_name}: keine E-Mail-Adresse in "
                             f"Vertragsparteien – im Entwurf fehlt der Empfänger.")
@@ -478,82 +433,13 @@ def write_drafts(batch: MailBatch) -> DraftReport:
             warnings.append(f"{item.partner.full_name}: für {item.employer.full_name} ist keine "
                             f"E-Mail-Adresse eingetragen und KIM_SMTP_FROM nicht gesetzt – im "
                             f"Entwurf fehlt der Absender.")
+    if batch.record is not None:  # so that a run with new figures removes these drafts
+        write_record(batch.folder, batch.record)
     return DraftReport(tuple(files), tuple(warnings))
 
 
 # ---------------------------------------------------------------------------------------------
 # The send log
-
-
-class Result(Enum):
-    SENT = "gesendet"
-    TEST = "Test"
-    FAILED = "Fehler"
-    NO_ADDRESS = "ohne Adresse"
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    time: str
-    partner: str
-    recipient: str
-    attachments: str
-    hashes: str
-    message_id: str
-    result: str
-    detail: str
-
-
-def read_log(path: Path) -> list[LogEntry]:
-    """The log's lines, by column name; also after Excel saved it as ANSI (cp1252)."""
-    if not path.is_file():
-        return []
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    entries = []
-    for row in csv.DictReader(io.StringIO(text, newline=""), delimiter=";"):
-        values = [row.get(column) for column in LOG_COLUMNS]
-        if all(isinstance(v, str) for v in values):
-            entries.append(LogEntry(*values))
-    return entries
-
-
-def check_log_writable(path: Path) -> None:
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as exc:
-        raise MailError(f"Das Versandprotokoll „{path}“ kann nicht geschrieben werden "
-                        f"({_reason(exc)}) – ist es in Excel geöffnet? Bitte schließen; es "
-                        f"wurde nichts gesendet.") from None
-
-
-def append_log(path: Path, entry: LogEntry) -> None:
-    """Append one line and force it to disk; earlier lines are never rewritten."""
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(
-        [entry.time, entry.partner, entry.recipient, entry.attachments, entry.hashes,
-         entry.message_id, entry.result, entry.detail])
-    with open(path, "ab") as handle:
-        prefix = b""
-        if handle.tell() == 0:
-            header = io.StringIO()
-            csv.writer(header, delimiter=";", lineterminator="\r\n").writerow(LOG_COLUMNS)
-            prefix = "\ufeff".encode() + header.getvalue().encode()
-        elif not _ends_with_newline(path):  # a line cut off by a crash stays on its own
-            prefix = b"\r\n"
-        handle.write(prefix + buffer.getvalue().encode())
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        handle.seek(-1, os.SEEK_END)
-        return handle.read(1) == b"\n"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,11 +475,11 @@ class Planned:
         return ""
 
     def line(self) -> str:
-        share, partner = self.item.share, self.item.partner
-        if share.balance >= 0:
-            amount = f"zahlt {format_eur(share.balance)}"
+        partner = self.item.partner
+        if self.item.amount >= 0:
+            amount = f"zahlt {format_eur(self.item.amount)}"
         else:
-            amount = f"erhält {format_eur(-share.balance)}"
+            amount = f"erhält {format_eur(-self.item.amount)}"
         what = (f"{partner.full_name}: {amount}, Anhang {self.item.attachment_names}, "
                 f"von {self.item.sender.addr_spec if self.item.sender else '?'}")
         if self.action is Action.SEND:
@@ -639,10 +525,6 @@ class Outcome:
             kind = "Probe gesendet" if self.planned.test else "gesendet"
             return f"{name}: {kind} an {self.planned.recipient}"
         return f"{name}: NICHT gesendet – {self.detail}"
-
-
-class ServerUnavailable(Exception):
-    """No usable connection: every remaining message fails with the same German reason."""
 
 
 def send_planned(batch: MailBatch, plan: list[Planned], config: SmtpConfig,
@@ -715,154 +597,45 @@ def send_planned(batch: MailBatch, plan: list[Planned], config: SmtpConfig,
     return outcomes
 
 
-def _drop(connection: smtplib.SMTP | None, polite: bool = False) -> None:
-    if connection is None:
-        return None
-    try:
-        if polite:
-            connection.quit()
-        else:
-            connection.close()
-    except (smtplib.SMTPException, OSError):
-        connection.close()
-    return None
-
-
-def connect(config: SmtpConfig) -> smtplib.SMTP:
-    """An open, secured and authenticated connection, or :class:`ServerUnavailable`."""
-    server = f"{config.host}:{config.port}"
-    try:
-        connection = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
-    except ConnectionRefusedError:
-        raise ServerUnavailable(f"Verbindung zum Mailserver {server} abgelehnt – läuft der "
-                                f"Server, stimmen Host und Port?") from None
-    except socket.gaierror:
-        raise ServerUnavailable(f"Mailserver „{config.host}“ nicht gefunden – stimmt der "
-                                f"Name (KIM_SMTP_HOST)?") from None
-    except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
-        if _timed_out(exc):
-            raise ServerUnavailable(f"Zeitüberschreitung: der Mailserver {server} antwortet "
-                                    f"nicht (nach {config.timeout:g} s).") from None
-        raise ServerUnavailable(f"Der Mailserver {server} hat die Verbindung sofort "
-                                f"beendet.") from None
-    except (smtplib.SMTPException, OSError) as exc:
-        raise ServerUnavailable(f"Keine Verbindung zum Mailserver {server} "
-                                f"({_reason(exc)}).") from None
-    try:
-        secure(connection, config, server)
-        if config.user:
-            login(connection, config, server)
-    except BaseException:
-        connection.close()
-        raise
-    return connection
-
-
-def secure(connection: smtplib.SMTP, config: SmtpConfig, server: str) -> None:
-    if not config.starttls:
-        return
-    context = ssl.create_default_context()
-    try:
-        if config.cafile:
-            context.load_verify_locations(cafile=config.cafile)
-        connection.ehlo()
-        if not connection.has_extn("starttls"):
-            raise ServerUnavailable(
-                f"Der Mailserver {server} bietet keine Verschlüsselung (STARTTLS) an. Nur in "
-                f"einem geschützten internen Netz: KIM_SMTP_STARTTLS=nein.")
-        connection.starttls(context=context)
-        connection.ehlo()
-    except ssl.SSLCertVerificationError as exc:
-        raise ServerUnavailable(
-            f"TLS-Verbindung zum Mailserver {server} fehlgeschlagen: sein Zertifikat ist nicht "
-            f"vertrauenswürdig ({exc.verify_message}). Bei einer eigenen Zertifizierungsstelle "
-            f"deren Zertifikat mit KIM_SMTP_CAFILE angeben.") from None
-    except ssl.SSLError as exc:
-        raise ServerUnavailable(f"TLS-Verbindung zum Mailserver {server} fehlgeschlagen "
-                                f"({exc.reason or 'SSL-Fehler'}).") from None
-    except (smtplib.SMTPException, OSError) as exc:
-        if _timed_out(exc):
-            raise ServerUnavailable(f"Zeitüberschreitung beim Verschlüsseln der Verbindung zu "
-                                    f"{server}.") from None
-        raise ServerUnavailable(f"TLS-Verbindung zum Mailserver {server} fehlgeschlagen "
-                                f"({_reason(exc)}).") from None
-
-
-def login(connection: smtplib.SMTP, config: SmtpConfig, server: str) -> None:
-    try:
-        connection.login(config.user, config.password)
-    except smtplib.SMTPAuthenticationError as exc:
-        # the server's own text is left out on purpose: some echo what they were sent
-        raise ServerUnavailable(
-            f"Anmeldung am Mailserver {server} fehlgeschlagen: Benutzername „{config.user}“ "
-            f"oder Passwort falsch (Antwort {exc.smtp_code}).") from None
-    except smtplib.SMTPNotSupportedError:
-        raise ServerUnavailable(
-            f"Der Mailserver {server} bietet keine Anmeldung (AUTH) an"
-            + ("" if config.starttls else ", jedenfalls nicht ohne Verschlüsselung (STARTTLS)")
-            + ". Ohne Anmeldung: KIM_SMTP_USER leer lassen.") from None
-    except smtplib.SMTPException as exc:
-        raise ServerUnavailable(f"Anmeldung am Mailserver {server} fehlgeschlagen "
-                                f"({_reason(exc)}).") from None
-    except OSError as exc:
-        raise ServerUnavailable(f"Verbindung zum Mailserver {server} bei der Anmeldung "
-                                f"unterbrochen ({_reason(exc)}).") from None
-
-
-def send_error(exc: BaseException, recipient: str, item: MailItem, config: SmtpConfig) -> str:
-    """German reason for one failed message."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        code, text = next(iter(exc.recipients.values()), (0, b""))
-        return f"Empfänger {recipient} vom Mailserver abgelehnt ({_reply(code, text)})."
-    if isinstance(exc, smtplib.SMTPSenderRefused):
-        return (f"Absender {exc.sender} vom Mailserver abgelehnt "
-                f"({_reply(exc.smtp_code, exc.smtp_error)}) – ggf. KIM_SMTP_FROM auf die "
-                f"Adresse des Postfachs setzen.")
-    if isinstance(exc, smtplib.SMTPDataError):
-        return f"Nachricht vom Mailserver abgelehnt ({_reply(exc.smtp_code, exc.smtp_error)})."
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"Mailserver-Fehler ({_reply(exc.smtp_code, exc.smtp_error)})."
-    if _timed_out(exc):
-        return f"Zeitüberschreitung beim Senden (nach {config.timeout:g} s)."
-    if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError):
-        return "Der Mailserver hat die Verbindung beim Senden unterbrochen."
-    return f"Senden fehlgeschlagen ({_reason(exc)})."
-
-
-def _timed_out(exc: BaseException) -> bool:
-    """smtplib turns a read timeout into SMTPServerDisconnected; the cause tells."""
-    while exc is not None:
-        if isinstance(exc, TimeoutError):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    return f"{code} {' '.join(text.split())}".strip()
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return type(exc).__name__
-
-
 # ---------------------------------------------------------------------------------------------
 # Entry point for the CLI
 
 
 def load_batch(eingang: Path, ausgabe: Path, year: int, today: date,
                config: SmtpConfig) -> MailBatch:
-    """The settlement of ``eingang`` for ``year`` and its mails, checked against ``ausgabe``."""
-    from kim_excel.pipeline import load_settlement, partner_file_names
+    """The mails of the regions of ``eingang`` for ``year``, from the record in ``ausgabe``
+    after checking that the input still gives the recorded figures."""
+    from kim_excel.calculation import settle
+    from kim_excel.life import with_recorded_dates
+    from kim_excel.record import RECORD_NAME
+    from kim_excel.validation import load_input
 
-    settlement, _ = load_settlement(eingang, today)
+    inp, _ = load_input(eingang, today)
+    settlement = settle(inp)
     if settlement.year != year:
         raise MailError(f"Die Eingabe in „{eingang}“ ist für das Abrechnungsjahr "
                         f"{settlement.year}, nicht für {year}. Bitte --jahr {settlement.year} "
                         f"angeben oder die Eingabe für {year} in den Ordner legen.")
     folder = ausgabe / str(year)
-    return prepare_mails(settlement, partner_file_names(settlement), folder, config.sender)
+    if not (folder / RECORD_NAME).is_file():
+        raise MailError(f"Für {year} gibt es noch keine Abrechnung in „{folder}“ – bitte zuerst "
+                        f"`kim-excel abrechnen` ausführen.")
+    record = read_record(folder, year)
+    settlement = with_recorded_dates(inp, settlement, record)
+    check_against_record(settlement, record)
+    return prepare_mails(record, [r.region for r in settlement.regions], folder, config.sender)
+
+
+def issue_sent(batch: MailBatch, outcomes: list[Outcome], today: date) -> list[str]:
+    """``versenden --senden`` issues what it sent (not test mails): SPEC § 7."""
+    from kim_excel.life import issue_sent as issue
+
+    sent = {o.planned.item.attachments[0].name for o in outcomes
+            if o.ok and not o.planned.test}
+    if batch.record is None or not sent:
+        return []
+    record = read_record(batch.folder, batch.record.year)  # as it is now, under the lock
+    done = issue(record, sent, today)
+    if done:
+        write_record(batch.folder, record)
+    return done

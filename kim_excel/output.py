@@ -1,10 +1,11 @@
 """Atomic output: a run's files appear all at once or not at all, and nothing is lost.
 
 A run writes ``<ausgabe>/<J>/`` into a staging folder beside it, then swaps the folders with
-two renames. Files in the old folder that the run does not produce (e-mail drafts, the send
-log, plan figures) are carried over into the new one first. A lock file keeps two runs on
-the same output folder apart. A run killed between the two renames leaves the old folder
-under a hidden name; the next run puts it back before it starts.
+two renames. Every file of the old folder is carried over into the new one first, except the
+files the run replaces or removes that it wrote itself (the year folder's record says which,
+with their hashes) and nobody changed since; a changed one is kept under a new name. A lock
+file keeps two runs on the same output folder apart. A run killed between the two renames
+leaves the old folder under a hidden name; the next run puts it back before it starts.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import re
 import shutil
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kim_excel.errors import KimError, OutputLocked
@@ -24,7 +26,8 @@ from kim_excel.errors import KimError, OutputLocked
 # What a settlement run produces; everything else in <J>/ belongs to other commands.
 GENERATED = re.compile(
     r"^(Abrechnung_\d{4}_[A-Za-z0-9_-]+\.(xlsx|pdf)|Uebersicht_\d{4}\.xlsx|"
-    r"Buchungsliste_\d{4}\.csv|LIESMICH\.txt)$"
+    r"Korrektur_\d{4}_[A-Za-z0-9_-]+_\d+\.(xlsx|pdf)|Buchungsliste_\d{4}(_Korrektur_\d+)?\.csv|"
+    r"LIESMICH\.txt|\.kim-excel-record\.json)$"
 )
 LOCK_NAME = ".kim-excel.lock"
 MAX_NAME = 60  # characters of a party name in a file name
@@ -104,11 +107,15 @@ def recover(target: Path) -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
+Carry = Callable[[Path, Path], None]  # (old folder, new folder)
+
+
 @contextmanager
-def staged_folder(target: Path) -> Iterator[Path]:
+def staged_folder(target: Path, carry: Carry | None = None) -> Iterator[Path]:
     """Yield an empty staging folder; on success it replaces ``target`` atomically.
 
-    The caller must hold :func:`output_lock` for ``target.parent``.
+    ``carry(old, new)`` brings what is to stay from the old folder into the new one, right
+    before the swap. The caller must hold :func:`output_lock` for ``target.parent``.
     """
     recover(target)
     staging = target.parent / f".{target.name}.neu-{os.getpid()}"
@@ -116,17 +123,17 @@ def staged_folder(target: Path) -> Iterator[Path]:
     staging.mkdir(parents=True)
     try:
         yield staging
-        publish(staging, target)
+        publish(staging, target, carry or carry_everything)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def publish(staging: Path, target: Path) -> None:
+def publish(staging: Path, target: Path, carry: Carry) -> None:
     """Make ``staging`` the new ``target``. Where the system can swap two folders in one
     step (Linux), readers see the old or the new folder and never none; elsewhere two
     renames leave a short gap that :func:`recover` closes if the run dies in it."""
     if target.exists():
-        carry_over(target, staging)
+        carry(target, staging)
         if exchange(staging, target):
             return  # staging now holds the old folder; staged_folder removes it
     aside = target.parent / f".{target.name}.alt-{os.getpid()}"
@@ -168,15 +175,57 @@ def exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def carry_over(old: Path, new: Path) -> None:
-    """Bring files the run did not produce from the old folder into the new one."""
-    for entry in old.iterdir():
-        if GENERATED.match(entry.name) or (new / entry.name).exists():
+def carry_everything(old: Path, new: Path) -> None:
+    carry_over(old, new, {}, set())
+
+
+@dataclass
+class Carried:
+    removed: list[str] = field(default_factory=list)  # ours, unchanged: replaced or removed
+    kept: list[tuple[str, str]] = field(default_factory=list)  # changed: (old name, kept as)
+
+
+def carry_over(old: Path, new: Path, owned: Mapping[str, str], remove: set[str]) -> Carried:
+    """Bring every file of ``old`` into ``new`` except those the run replaces (already in
+    ``new``) or removes (``remove``) that it wrote itself and nobody changed since
+    (``owned``: relative path → the recorded SHA-256). A replaced file that is not ours, or
+    changed since, stays under a free name (``…_bearbeitet.xlsx``); one to be removed stays
+    where it is. Relative paths use ``/``."""
+    import hashlib
+
+    done = Carried()
+    for path in sorted(old.rglob("*")):
+        rel = path.relative_to(old).as_posix()
+        target = new / rel
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
             continue
-        if entry.is_dir():
-            shutil.copytree(entry, new / entry.name, copy_function=_link_or_copy)
-        else:
-            _link_or_copy(entry, new / entry.name)
+        replaced = target.exists()
+        if replaced or rel in remove:
+            if rel in owned and hashlib.sha256(path.read_bytes()).hexdigest() == owned[rel]:
+                done.removed.append(rel)
+                continue
+            if replaced:
+                free = free_name(old, new, rel)
+                _link_or_copy(path, new / free)
+                done.kept.append((rel, free))
+                continue
+            done.kept.append((rel, rel))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _link_or_copy(path, target)
+    return done
+
+
+def free_name(old: Path, new: Path, rel: str) -> str:
+    """``Abrechnung_2024_Olfen.xlsx`` → ``Abrechnung_2024_Olfen_bearbeitet.xlsx`` (``_2`` …),
+    a name taken in neither folder."""
+    path = Path(rel)
+    for number in range(1, 1000):
+        suffix = "_bearbeitet" + (f"_{number}" if number > 1 else "")
+        candidate = path.with_name(f"{path.stem}{suffix}{path.suffix}").as_posix()
+        if not (old / candidate).exists() and not (new / candidate).exists():
+            return candidate
+    raise KimError(f"Für „{rel}“ ist kein freier Name zu finden.")
 
 
 def _link_or_copy(src, dst) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from kim_excel import mailing
+from kim_excel import smtp
 from kim_excel.german import (
     NO,
     YES,
@@ -15,7 +15,7 @@ from kim_excel.german import (
 
 
 def test_one_set_of_yes_no_words_for_the_form_and_the_smtp_settings():
-    assert mailing.TRUE is YES and mailing.FALSE is NO
+    assert smtp.TRUE is YES and smtp.FALSE is NO
     for word in ("Ja", "WAHR", "x", "1", "on"):
         assert yes_no_word(word) is True
     for word in ("Nein", "FALSCH", "0", "aus", ""):
@@ -24,9 +24,9 @@ def test_one_set_of_yes_no_words_for_the_form_and_the_smtp_settings():
 
 
 def test_starttls_takes_the_same_words_as_the_form():
-    config = mailing.config_from_values({"host": "h", "starttls": "WAHR"}, "test")
+    config = smtp.config_from_values({"host": "h", "starttls": "WAHR"}, "test")
     assert config.starttls is True
-    config = mailing.config_from_values({"host": "h", "starttls": "x"}, "test")
+    config = smtp.config_from_values({"host": "h", "starttls": "x"}, "test")
     assert config.starttls is True
 
 

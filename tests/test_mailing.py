@@ -252,7 +252,7 @@ def test_no_mail_when_the_input_changed_after_the_settlement(settled):
 
     assert result.exit_code == 1
     assert STALE in result.stderr
-    assert "Billerbeck: laut Buchungsliste_2024.csv 6.875,00 € fällig am 01.04.2025, laut " \
+    assert "Billerbeck: laut Abrechnung 6.875,00 € fällig am 01.04.2025, laut " \
            "Eingabe 5.875,00 €" in result.stderr
     assert "Traceback" not in result.output
     assert not (settled.year / "E-Mails").exists()
@@ -265,7 +265,7 @@ def test_no_mail_before_the_settlement_was_run(tmp_path):
     result = versenden(folders)
 
     assert result.exit_code == 1
-    assert "Buchungsliste_2024.csv fehlt" in result.stderr
+    assert "Für 2024 gibt es noch keine Abrechnung" in result.stderr
     assert "bitte zuerst `kim-excel abrechnen` ausführen" in result.stderr
 
 

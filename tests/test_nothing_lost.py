@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ from click.testing import CliRunner
 import kim_excel.workbooks
 from kim_excel.cli import main
 from kim_excel.output import LOCK_NAME
+from kim_excel.record import RECORD_NAME
 from tests.builders import BANKS, clone, example_2024, material, position, write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,7 +82,17 @@ def assert_complete(folder: Path, names: set[str], csv_versions: tuple[bytes, ..
                 assert archive.testzip() is None, name
     csv = (folder / "Buchungsliste_2024.csv").read_bytes()
     assert csv in csv_versions
+    assert_record_matches(folder)
     return csv
+
+
+def assert_record_matches(folder: Path) -> None:
+    """The record beside the files is the one written with them: every file it lists is
+    there with the recorded hash, and it lists every file of the run."""
+    record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
+    for name, entry in record["files"].items():
+        assert digest(folder / name) == entry["sha256"], name
+    assert set(record["files"]) == {p.name for p in folder.iterdir() if p.name != RECORD_NAME}
 
 
 # --------------------------------------------------------------- failed runs
@@ -99,7 +111,7 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_results(tmp_path, mon
     def disk_full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("kim_excel.pipeline.write_atomically", disk_full)
+    monkeypatch.setattr("kim_excel.yearfolder.write_atomically", disk_full)
     result = CliRunner().invoke(main, ["abrechnen", "--eingang", str(eingang), "--ausgabe",
                                        str(ausgabe)])
     assert result.exit_code == 1
@@ -177,7 +189,7 @@ def test_a_run_killed_while_writing_leaves_old_or_new_results_and_the_next_run_r
         assert visible == ["2024"] or (visible == [] and list(ausgabe.glob(".2024.alt-*")))
         if folder.exists():
             assert_complete(folder, names, (old_csv, new_csv))
-            assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+            assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == [RECORD_NAME]
     assert killed_while_writing >= 5, (killed_while_writing, window, full_run)
 
     code, out, err = finished(settle(new, ausgabe))
