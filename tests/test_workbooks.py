@@ -21,9 +21,6 @@ Due date: 02.03.2025 + 30 days = 01.04.2025, a Tuesday and no holiday in NRW.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import zipfile
 from datetime import date, datetime
@@ -597,93 +594,6 @@ def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tm
     _, caught = formula_mismatches(wrong, recalculated[wrong])
     assert [(m.sheet, m.cell, m.cached, m.recalculated) for m in caught] == [
         ("Abrechnung", f"D{share_row}", 6876, 6875)]
-
-
-@pytest.mark.slow
-@pytest.mark.libreoffice
-def test_pdf_of_each_letter_is_the_whole_workbook_letter_and_trail(tmp_path):
-    """``kim-excel abrechnen --pdf``: one PDF per letter next to its workbook, with both
-    sheets: page 1 the letter (6.875,00 €, German notation whatever the machine's locale),
-    page 2 the trail „Berechnung“ the letter refers to. The footers count the PDF's pages,
-    „Seite 1 von 2“ and „Seite 2 von 2“, and name no xlsx file."""
-    write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
-    done = run_kim("abrechnen", "--pdf", cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "8 PDF-Dateien der Abrechnungen erstellt." in done.stdout
-    folder = tmp_path / "output" / "2024"
-    letters = sorted(folder.glob("Abrechnung_2024_*.xlsx"))
-    pdfs = sorted(folder.glob("Abrechnung_2024_*.pdf"))
-    assert [p.stem for p in pdfs] == [p.stem for p in letters] and len(pdfs) == 8
-    for pdf in pdfs:
-        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
-                              check=True).stdout
-        assert "Pages:           2" in info, pdf.name
-        assert "(A4)" in info
-    bill = folder / "Abrechnung_2024_Billerbeck.pdf"
-
-    def page(number: int) -> str:
-        return subprocess.run(["pdftotext", "-layout", "-f", str(number), "-l", str(number),
-                               str(bill), "-"], capture_output=True, text=True,
-                              check=True).stdout
-
-    letter_page, trail_page = page(1), page(2)
-    assert "6.875,00 €" in letter_page and "170.000,00 €" in letter_page
-    assert "01.04.2025" in letter_page
-    assert "Mit freundlichen Grüßen" in letter_page  # the end of the letter is on the page
-    assert "DE26 4015 4530 0000 1234 56" in letter_page
-    assert "Berechnung des Eigenanteils 2024" in trail_page
-    assert "Seite 1 von 2" in letter_page and "Seite 2 von 2" in trail_page
-    assert ".xlsx" not in letter_page + trail_page
-
-
-# ------------------------------------------------------------------ without LibreOffice
-
-
-@pytest.mark.slow
-def test_pdf_without_libreoffice_gives_a_german_notice_and_still_writes(tmp_path):
-    """``kim-excel abrechnen --pdf`` with no soffice on PATH: exit 0, the workbooks, a notice."""
-    write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=str(tmp_path / "leer"))
-    done = subprocess.run([sys.executable, "-m", "kim_excel", "abrechnen", "--pdf",
-                           "--eingang", "input", "--ausgabe", "output"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert "LibreOffice (soffice) ist nicht installiert" in done.stdout
-    assert "die Arbeitsmappen sind vollständig geschrieben" in done.stdout
-    folder = tmp_path / "output" / "2024"
-    assert len(list(folder.glob("Abrechnung_2024_*.xlsx"))) == 8
-    assert not list(folder.glob("*.pdf"))
-
-
-def fake_soffice(folder: Path, script: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "soffice"
-    path.write_text("#!/bin/sh\n" + script + "\n")
-    path.chmod(0o755)
-    return folder
-
-
-def test_a_hanging_libreoffice_is_stopped_and_reported(tmp_path, monkeypatch):
-    """A soffice that never returns is killed after the time limit; the run goes on."""
-    from kim_excel import pdf
-
-    monkeypatch.setenv("PATH", str(fake_soffice(tmp_path / "bin", "/bin/sleep 30")))
-    monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 1)
-    monkeypatch.setattr(pdf, "SECONDS_PER_FILE", 0)
-    start = time.monotonic()
-    notices = pdf.convert_letters([tmp_path / "Abrechnung_2024_X.xlsx"], tmp_path)
-    assert time.monotonic() - start < 10
-    assert len(notices) == 1 and "nicht rechtzeitig" in notices[0].message
-
-
-def test_a_failing_libreoffice_is_reported_in_german(tmp_path, monkeypatch):
-    from kim_excel import pdf
-
-    monkeypatch.setenv("PATH", str(fake_soffice(tmp_path / "bin", "echo kaputt; exit 3")))
-    notices = pdf.convert_letters([tmp_path / "Abrechnung_2024_X.xlsx"], tmp_path)
-    assert len(notices) == 1
-    assert "keine PDF-Datei erstellt (kaputt)" in notices[0].message
-    assert "Arbeitsmappen sind vollständig geschrieben" in notices[0].message
 
 
 @pytest.mark.slow
