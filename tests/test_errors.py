@@ -43,9 +43,8 @@ def raise_input_error():
 def test_an_input_error_crosses_from_a_worker_process_with_its_problems():
     """Partner workbooks are written in worker processes; their errors must arrive whole."""
     assert pickle.loads(pickle.dumps(InputError(PROBLEMS))).problems == PROBLEMS
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        with pytest.raises(InputError) as caught:
-            pool.submit(raise_input_error).result()
+    with ProcessPoolExecutor(max_workers=1) as pool, pytest.raises(InputError) as caught:
+        pool.submit(raise_input_error).result()
     assert caught.value.problems == PROBLEMS
 
 

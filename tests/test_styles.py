@@ -43,10 +43,9 @@ def style_names_in(path: Path) -> set[tuple[str, int]]:
                     candidates += [node.args[at].body, node.args[at].orelse]
             candidates += [k.value for k in node.keywords if k.arg == "style"]
         elif isinstance(node, ast.Tuple) and len(node.elts) == 3 and all(
-                isinstance(e, ast.Constant) and isinstance(e.value, str) and e.value.islower()
-                and "_" in e.value + "_" for e in node.elts):
-            if any(e.value in registry._STYLES for e in node.elts):
-                candidates += node.elts
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts) \
+                and any(e.value in registry._STYLES for e in node.elts):
+            candidates += node.elts  # a row of a style table: (label, text, amount) styles
         found |= {(c.value, c.lineno) for c in candidates
                   if isinstance(c, ast.Constant) and isinstance(c.value, str)}
     return found
