@@ -22,7 +22,6 @@ Due date: 02.03.2025 + 30 days = 01.04.2025, a Tuesday and no holiday in NRW.
 from __future__ import annotations
 
 import time
-import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -508,42 +507,6 @@ def test_text_that_looks_like_a_formula_stays_text_in_every_output(tmp_path):
     assert seen == INJECTED  # every injected text arrived — as text
 
 
-def test_overview_has_all_parties_region_totals_a_check_and_a_chart(outputs):
-    """Totals per region are formulas; the check Σ shares − Eigenanteil is 0,00 € for each
-    region and for all (27,500.00 + 12,330.00 + 22,914.26 = 62,744.26)."""
-    path = outputs["beispiel"] / "Uebersicht_2024.xlsx"
-    values = openpyxl.load_workbook(path, data_only=True)
-    formulas = openpyxl.load_workbook(path)
-    assert values.sheetnames == ["Übersicht", "Diagramm", "Berechnung"]
-    table = values["Übersicht"]
-    header = [c.value for c in table[4]]
-    col = {title: i + 1 for i, title in enumerate(header)}
-    assert "Umsatzsteuer" not in col  # 0 %: no VAT column at all
-    rows = {(table.cell(r, 1).value, table.cell(r, 2).value): r
-            for r in range(5, table.max_row + 1)}
-    assert len([k for k in rows if k[1] and not str(k[1]).startswith(("Summe", "Alle"))]) == 11
-    check = col["Prüfung (muss 0,00 € sein)"]
-    for region, eigenanteil in (("Nord", 27500.0), ("Mitte", 12330.0), ("Süd", 22914.26)):
-        r = rows[(region, f"Summe Region {region}")]
-        assert table.cell(r, col["Eigenanteil der Region"]).value == eigenanteil
-        assert table.cell(r, col["Anteil am Eigenanteil"]).value == eigenanteil
-        assert table.cell(r, check).value == 0
-        assert formulas["Übersicht"].cell(r, check).value.startswith("=ROUND(")
-        assert formulas["Übersicht"].cell(r, col["Anteil am Eigenanteil"]).value.startswith(
-            "=SUM(")
-    total = rows[(None, "Alle Regionen")]
-    assert table.cell(total, col["Eigenanteil der Region"]).value == pytest.approx(62744.26)
-    assert table.cell(total, col["Abschläge"]).value == 7500.0
-    nordkirchen = rows[("Süd", "Gemeinde Nordkirchen")]
-    assert table.cell(nordkirchen, col["Saldo (+ zahlt, − erhält)"]).value == -417.15
-    assert table.cell(nordkirchen, col["Fällig am"]).value == datetime(2025, 4, 1)
-    with zipfile.ZipFile(path) as archive:
-        chart = archive.read("xl/charts/chart1.xml").decode()
-    assert '<c:grouping val="stacked"/>' in chart
-    assert chart.count("<c:ser>") == 1 + 11  # the subsidy, and each party's part
-    assert "<c:multiLvlStrRef>" in chart  # regions, each with Förderung and Eigenanteil
-
-
 @pytest.mark.slow
 def test_the_example_writes_fast(tmp_path):
     """8 letters and the overview from a settled example: well under 0.3 s in the process
@@ -596,32 +559,6 @@ def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tm
         ("Abrechnung", f"D{share_row}", 6876, 6875)]
 
 
-@pytest.mark.slow
-def test_overview_chart_of_a_large_run_stays_within_excels_series_limit(tmp_path):
-    """50 parties in one region: more than a legend can name, so the chart shows the
-    region's Eigenanteil as one series (Excel allows 255); 11 parties stack by party."""
-    import warnings
-    import zipfile
-
-    from tests.builders import coesfeld_form, position
-
-    form = coesfeld_form(2024)
-    template = next(p for p in form.parties if p["Kommune"] == "Billerbeck")
-    form.parties += [dict(template, Kommune=f"Ort {i:02d}", Region="Nord") for i in range(39)]
-    form.positions = [position("Coesfeld", "CM", 1, 12, "70000.00")]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # xlsxwriter warns when it drops series
-        big = run(form, tmp_path / "gross").folder
-    small = run(example_2024(), tmp_path / "klein").folder
-
-    def series(folder: Path) -> int:
-        with zipfile.ZipFile(folder / "Uebersicht_2024.xlsx") as archive:
-            return archive.read("xl/charts/chart1.xml").count(b"<c:ser>")
-
-    assert series(big) == 2  # Landesförderung and Eigenanteil
-    assert series(small) == 1 + 11
-
-
 def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
     """Party.bank_from_iban (set by the reader when it filled BIC and Kreditinstitut from
     the IBAN): the letter names both with „aus der IBAN ermittelt“; typed ones stay bare."""
@@ -643,41 +580,6 @@ def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
     assert Letter(typed).value_after("BIC") == bic
     assert Letter(derived).value_after("BIC") == f"{bic} (aus der IBAN ermittelt)"
     assert Letter(derived).value_after("Kreditinstitut") == f"{bank} (aus der IBAN ermittelt)"
-
-
-def one_region() -> object:
-    """Only Region Nord: its parties, positions and Sachkosten."""
-    form = example_2024()
-    form.parties = [p for p in form.parties if p["Region"] == "Nord"]
-    form.positions = [p for p in form.positions if p["Anstellungskörperschaft"] == "Coesfeld"]
-    form.material = [m for m in form.material if m["Anstellungskörperschaft"] == "Coesfeld"]
-    form.advances = []
-    return form
-
-
-def chart_anchor(path: Path) -> tuple[int, int]:
-    """(last column, last row), 0-based, the chart of ``Diagramm`` reaches into."""
-    import re
-
-    with zipfile.ZipFile(path) as z:
-        drawing = z.read("xl/drawings/drawing1.xml").decode()
-    to = re.search(r"<xdr:to><xdr:col>(\d+)</xdr:col>.*?<xdr:row>(\d+)</xdr:row>", drawing)
-    return int(to.group(1)), int(to.group(2))
-
-
-@pytest.mark.parametrize("build", [one_region, example_2024])
-def test_overview_chart_lies_inside_its_print_area(tmp_path, build):
-    """With one region the chart sheet has few data columns; its print area still covers
-    the whole chart (title and legend), so the overview prints completely."""
-    from openpyxl.utils import range_boundaries
-
-    write(build(), tmp_path / "input" / "Abrechnung.xlsx")
-    assert run_kim("abrechnen", cwd=tmp_path).returncode == 0
-    path = tmp_path / "output" / "2024" / "Uebersicht_2024.xlsx"
-    area = openpyxl.load_workbook(path)["Diagramm"].print_area
-    _, _, max_col, max_row = range_boundaries(area.split("!")[-1].replace("$", ""))
-    col, row = chart_anchor(path)
-    assert col + 1 <= max_col and row + 1 <= max_row, (area, col, row)
 
 
 def booked_and_skipped() -> object:
