@@ -119,3 +119,14 @@ def per_employer(form: FormContent, employer: str) -> FormContent:
     part.material = [m for m in part.material if m["Anstellungskörperschaft"] == employer]
     part.advances = [] if employer != "Ascheberg" else part.advances
     return part
+
+
+def settled(form: FormContent, folder: Path, today: date = date(2025, 1, 10)):
+    """The settlement of ``form``, read back from a real workbook: read, validate, calculate
+    (without the pipeline's writing), for tests of one writer."""
+    from kim_excel.calculation import settle
+    from kim_excel.validation import load_input
+
+    write(form, folder / "input" / "Abrechnung.xlsx")
+    inp, _ = load_input(folder / "input", today)
+    return settle(inp)

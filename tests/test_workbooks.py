@@ -21,11 +21,7 @@ Due date: 02.03.2025 + 30 days = 01.04.2025, a Tuesday and no holiday in NRW.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -511,42 +507,6 @@ def test_text_that_looks_like_a_formula_stays_text_in_every_output(tmp_path):
     assert seen == INJECTED  # every injected text arrived — as text
 
 
-def test_overview_has_all_parties_region_totals_a_check_and_a_chart(outputs):
-    """Totals per region are formulas; the check Σ shares − Eigenanteil is 0,00 € for each
-    region and for all (27,500.00 + 12,330.00 + 22,914.26 = 62,744.26)."""
-    path = outputs["beispiel"] / "Uebersicht_2024.xlsx"
-    values = openpyxl.load_workbook(path, data_only=True)
-    formulas = openpyxl.load_workbook(path)
-    assert values.sheetnames == ["Übersicht", "Diagramm", "Berechnung"]
-    table = values["Übersicht"]
-    header = [c.value for c in table[4]]
-    col = {title: i + 1 for i, title in enumerate(header)}
-    assert "Umsatzsteuer" not in col  # 0 %: no VAT column at all
-    rows = {(table.cell(r, 1).value, table.cell(r, 2).value): r
-            for r in range(5, table.max_row + 1)}
-    assert len([k for k in rows if k[1] and not str(k[1]).startswith(("Summe", "Alle"))]) == 11
-    check = col["Prüfung (muss 0,00 € sein)"]
-    for region, eigenanteil in (("Nord", 27500.0), ("Mitte", 12330.0), ("Süd", 22914.26)):
-        r = rows[(region, f"Summe Region {region}")]
-        assert table.cell(r, col["Eigenanteil der Region"]).value == eigenanteil
-        assert table.cell(r, col["Anteil am Eigenanteil"]).value == eigenanteil
-        assert table.cell(r, check).value == 0
-        assert formulas["Übersicht"].cell(r, check).value.startswith("=ROUND(")
-        assert formulas["Übersicht"].cell(r, col["Anteil am Eigenanteil"]).value.startswith(
-            "=SUM(")
-    total = rows[(None, "Alle Regionen")]
-    assert table.cell(total, col["Eigenanteil der Region"]).value == pytest.approx(62744.26)
-    assert table.cell(total, col["Abschläge"]).value == 7500.0
-    nordkirchen = rows[("Süd", "Gemeinde Nordkirchen")]
-    assert table.cell(nordkirchen, col["Saldo (+ zahlt, − erhält)"]).value == -417.15
-    assert table.cell(nordkirchen, col["Fällig am"]).value == datetime(2025, 4, 1)
-    with zipfile.ZipFile(path) as archive:
-        chart = archive.read("xl/charts/chart1.xml").decode()
-    assert '<c:grouping val="stacked"/>' in chart
-    assert chart.count("<c:ser>") == 1 + 11  # the subsidy, and each party's part
-    assert "<c:multiLvlStrRef>" in chart  # regions, each with Förderung and Eigenanteil
-
-
 @pytest.mark.slow
 def test_the_example_writes_fast(tmp_path):
     """8 letters and the overview from a settled example: well under 0.3 s in the process
@@ -599,119 +559,6 @@ def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tm
         ("Abrechnung", f"D{share_row}", 6876, 6875)]
 
 
-@pytest.mark.slow
-@pytest.mark.libreoffice
-def test_pdf_of_each_letter_is_the_whole_workbook_letter_and_trail(tmp_path):
-    """``kim-excel abrechnen --pdf``: one PDF per letter next to its workbook, with both
-    sheets: page 1 the letter (6.875,00 €, German notation whatever the machine's locale),
-    page 2 the trail „Berechnung“ the letter refers to. The footers count the PDF's pages,
-    „Seite 1 von 2“ and „Seite 2 von 2“, and name no xlsx file."""
-    write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
-    done = run_kim("abrechnen", "--pdf", cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "8 PDF-Dateien der Abrechnungen erstellt." in done.stdout
-    folder = tmp_path / "output" / "2024"
-    letters = sorted(folder.glob("Abrechnung_2024_*.xlsx"))
-    pdfs = sorted(folder.glob("Abrechnung_2024_*.pdf"))
-    assert [p.stem for p in pdfs] == [p.stem for p in letters] and len(pdfs) == 8
-    for pdf in pdfs:
-        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
-                              check=True).stdout
-        assert "Pages:           2" in info, pdf.name
-        assert "(A4)" in info
-    bill = folder / "Abrechnung_2024_Billerbeck.pdf"
-
-    def page(number: int) -> str:
-        return subprocess.run(["pdftotext", "-layout", "-f", str(number), "-l", str(number),
-                               str(bill), "-"], capture_output=True, text=True,
-                              check=True).stdout
-
-    letter_page, trail_page = page(1), page(2)
-    assert "6.875,00 €" in letter_page and "170.000,00 €" in letter_page
-    assert "01.04.2025" in letter_page
-    assert "Mit freundlichen Grüßen" in letter_page  # the end of the letter is on the page
-    assert "DE26 4015 4530 0000 1234 56" in letter_page
-    assert "Berechnung des Eigenanteils 2024" in trail_page
-    assert "Seite 1 von 2" in letter_page and "Seite 2 von 2" in trail_page
-    assert ".xlsx" not in letter_page + trail_page
-
-
-# ------------------------------------------------------------------ without LibreOffice
-
-
-@pytest.mark.slow
-def test_pdf_without_libreoffice_gives_a_german_notice_and_still_writes(tmp_path):
-    """``kim-excel abrechnen --pdf`` with no soffice on PATH: exit 0, the workbooks, a notice."""
-    write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PATH=str(tmp_path / "leer"))
-    done = subprocess.run([sys.executable, "-m", "kim_excel", "abrechnen", "--pdf",
-                           "--eingang", "input", "--ausgabe", "output"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert "LibreOffice (soffice) ist nicht installiert" in done.stdout
-    assert "die Arbeitsmappen sind vollständig geschrieben" in done.stdout
-    folder = tmp_path / "output" / "2024"
-    assert len(list(folder.glob("Abrechnung_2024_*.xlsx"))) == 8
-    assert not list(folder.glob("*.pdf"))
-
-
-def fake_soffice(folder: Path, script: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "soffice"
-    path.write_text("#!/bin/sh\n" + script + "\n")
-    path.chmod(0o755)
-    return folder
-
-
-def test_a_hanging_libreoffice_is_stopped_and_reported(tmp_path, monkeypatch):
-    """A soffice that never returns is killed after the time limit; the run goes on."""
-    from kim_excel import pdf
-
-    monkeypatch.setenv("PATH", str(fake_soffice(tmp_path / "bin", "/bin/sleep 30")))
-    monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 1)
-    monkeypatch.setattr(pdf, "SECONDS_PER_FILE", 0)
-    start = time.monotonic()
-    notices = pdf.convert_letters([tmp_path / "Abrechnung_2024_X.xlsx"], tmp_path)
-    assert time.monotonic() - start < 10
-    assert len(notices) == 1 and "nicht rechtzeitig" in notices[0].message
-
-
-def test_a_failing_libreoffice_is_reported_in_german(tmp_path, monkeypatch):
-    from kim_excel import pdf
-
-    monkeypatch.setenv("PATH", str(fake_soffice(tmp_path / "bin", "echo kaputt; exit 3")))
-    notices = pdf.convert_letters([tmp_path / "Abrechnung_2024_X.xlsx"], tmp_path)
-    assert len(notices) == 1
-    assert "keine PDF-Datei erstellt (kaputt)" in notices[0].message
-    assert "Arbeitsmappen sind vollständig geschrieben" in notices[0].message
-
-
-@pytest.mark.slow
-def test_overview_chart_of_a_large_run_stays_within_excels_series_limit(tmp_path):
-    """50 parties in one region: more than a legend can name, so the chart shows the
-    region's Eigenanteil as one series (Excel allows 255); 11 parties stack by party."""
-    import warnings
-    import zipfile
-
-    from tests.builders import coesfeld_form, position
-
-    form = coesfeld_form(2024)
-    template = next(p for p in form.parties if p["Kommune"] == "Billerbeck")
-    form.parties += [dict(template, Kommune=f"Ort {i:02d}", Region="Nord") for i in range(39)]
-    form.positions = [position("Coesfeld", "CM", 1, 12, "70000.00")]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # xlsxwriter warns when it drops series
-        big = run(form, tmp_path / "gross").folder
-    small = run(example_2024(), tmp_path / "klein").folder
-
-    def series(folder: Path) -> int:
-        with zipfile.ZipFile(folder / "Uebersicht_2024.xlsx") as archive:
-            return archive.read("xl/charts/chart1.xml").count(b"<c:ser>")
-
-    assert series(big) == 2  # Landesförderung and Eigenanteil
-    assert series(small) == 1 + 11
-
-
 def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
     """Party.bank_from_iban (set by the reader when it filled BIC and Kreditinstitut from
     the IBAN): the letter names both with „aus der IBAN ermittelt“; typed ones stay bare."""
@@ -733,41 +580,6 @@ def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
     assert Letter(typed).value_after("BIC") == bic
     assert Letter(derived).value_after("BIC") == f"{bic} (aus der IBAN ermittelt)"
     assert Letter(derived).value_after("Kreditinstitut") == f"{bank} (aus der IBAN ermittelt)"
-
-
-def one_region() -> object:
-    """Only Region Nord: its parties, positions and Sachkosten."""
-    form = example_2024()
-    form.parties = [p for p in form.parties if p["Region"] == "Nord"]
-    form.positions = [p for p in form.positions if p["Anstellungskörperschaft"] == "Coesfeld"]
-    form.material = [m for m in form.material if m["Anstellungskörperschaft"] == "Coesfeld"]
-    form.advances = []
-    return form
-
-
-def chart_anchor(path: Path) -> tuple[int, int]:
-    """(last column, last row), 0-based, the chart of ``Diagramm`` reaches into."""
-    import re
-
-    with zipfile.ZipFile(path) as z:
-        drawing = z.read("xl/drawings/drawing1.xml").decode()
-    to = re.search(r"<xdr:to><xdr:col>(\d+)</xdr:col>.*?<xdr:row>(\d+)</xdr:row>", drawing)
-    return int(to.group(1)), int(to.group(2))
-
-
-@pytest.mark.parametrize("build", [one_region, example_2024])
-def test_overview_chart_lies_inside_its_print_area(tmp_path, build):
-    """With one region the chart sheet has few data columns; its print area still covers
-    the whole chart (title and legend), so the overview prints completely."""
-    from openpyxl.utils import range_boundaries
-
-    write(build(), tmp_path / "input" / "Abrechnung.xlsx")
-    assert run_kim("abrechnen", cwd=tmp_path).returncode == 0
-    path = tmp_path / "output" / "2024" / "Uebersicht_2024.xlsx"
-    area = openpyxl.load_workbook(path)["Diagramm"].print_area
-    _, _, max_col, max_row = range_boundaries(area.split("!")[-1].replace("$", ""))
-    col, row = chart_anchor(path)
-    assert col + 1 <= max_col and row + 1 <= max_row, (area, col, row)
 
 
 def booked_and_skipped() -> object:
