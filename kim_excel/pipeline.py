@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kim_excel.booking import booking_csv
 from kim_excel.calculation import settle
+from kim_excel.einvoices import embed_einvoices, has_einvoice, prepare, write_einvoice
 from kim_excel.errors import InputError, KimError, OutputError
 from kim_excel.liesmich import write_liesmich
 from kim_excel.model import Notice, Problem, Settlement
@@ -62,7 +63,8 @@ def run_settlement(eingang: Path, ausgabe: Path, today: date, pdf: bool = False,
                 from kim_excel.pdf import convert_letters  # only when asked: needs LibreOffice
 
                 notices.extend(convert_letters([f for f in files if f.name.startswith(
-                    "Abrechnung_")], staging))
+                    "Abrechnung_") and f.suffix == ".xlsx"], staging))
+                embed_einvoices(staging)  # the PDFs beside an XRechnung become ZUGFeRD
             produced = sorted(p.name for p in staging.iterdir())
     except write_errors() as exc:
         raise OutputError(output_failure(ausgabe, exc)) from None
@@ -165,8 +167,9 @@ def write_partner_workbooks(settlement: Settlement, names: dict[str, str], folde
     for done, (r, s) in enumerate(jobs, start=1):
         region = settlement.regions[r]
         share = region.shares[s]
-        workbooks.write_partner_workbook(folder / names[share.party.name], settlement,
-                                         region, share)
+        letter = folder / names[share.party.name]
+        workbooks.write_partner_workbook(letter, settlement, region, share)
+        write_einvoice(folder, settlement, region, share, letter.stem)  # SPEC § 8, or nothing
         report(done, len(jobs))
     return len(jobs)
 
@@ -183,6 +186,9 @@ def write_in_pool(settlement: Settlement, names: dict[str, str], folder: Path,
     from concurrent.futures.process import BrokenProcessPool
 
     import xlsxwriter  # noqa: F401  once here, not again in every forked worker
+
+    if any(has_einvoice(settlement.regions[r].shares[s]) for r, s in jobs):
+        prepare()  # drafthorse and its schema, likewise
 
     size = max(1, min(CHUNK_MAX, -(-len(jobs) // (count * 8))))
     chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]

@@ -30,6 +30,7 @@ LETTER_WIDTHS = (40, 16, 14, 17)
 ADDRESS_ROW = 6  # the return line; the recipient's address below it
 FROM_IBAN = "aus der IBAN ermittelt"
 LETTER_ROW_HEIGHT = 13.5  # points: a little air between the lines of the letter
+GIROCODE_PX = 113  # 3 cm at 96 px per inch: the size banking apps expect on paper
 
 
 def address_lines(party: Party) -> list[str]:
@@ -290,18 +291,24 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
                                                                   share.party.name),
                                   share.party.kassenzeichen)
 
+    code = girocode(employer, share.balance, reference)
+    last = 2 if code else 3  # with a GiroCode the details leave column D to it
+
     def pair(label: str, value: str | date, style: str = "text") -> None:
         sheet.text(letter.row, 0, label, "bold" if style != "text" else "text")
         if isinstance(value, date):
             sheet.date(letter.row, 1, value, "date_bold")
         else:
-            sheet.merged(letter.row, 1, 3, value, "bold_wrap" if style != "text" else "wrap")
-            sheet.fit_row(letter.row, lines_needed(value, sum(LETTER_WIDTHS[1:])))
+            sheet.merged(letter.row, 1, last, value,
+                         "bold_wrap" if style != "text" else "wrap")
+            sheet.fit_row(letter.row, lines_needed(value, sum(LETTER_WIDTHS[1:last + 1])))
         letter.skip()
 
     if share.balance > 0:
         letter.paragraph("Bitte überweisen Sie den Betrag bis zum Fälligkeitstag auf folgendes "
                          "Konto:")
+        if code:
+            insert_girocode(sheet, letter.row, code)
         if share.due_date:
             pair("Fällig am", share.due_date, "bold")
         pair("Empfänger", employer.full_name)
@@ -326,3 +333,27 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
         letter.paragraph("Ihr Anteil ist durch die geleisteten Abschläge vollständig "
                          "beglichen; es ist nichts zu zahlen.")
     letter.skip()
+
+
+def girocode(employer: Party, balance: Decimal, reference: str) -> bytes | None:
+    """The GiroCode PNG of a letter with an amount to pay (SPEC § 5); none for a refund."""
+    from kim_excel.girocode import epc_png, needs_girocode
+
+    if not (needs_girocode(balance) and employer.iban):
+        return None
+    return epc_png(employer.full_name, employer.iban, employer.bic or None, balance, reference)
+
+
+def insert_girocode(sheet: Sheet, row: int, png: bytes) -> None:
+    """The code in column D beside the bank details, about 3 cm wide, centred in the column."""
+    import io
+    import struct
+
+    width = struct.unpack(">I", png[16:20])[0]  # PNG IHDR: width in pixels
+    scale = GIROCODE_PX / width
+    column_px = LETTER_WIDTHS[3] * 7 + 5  # Excel's pixels for a column of n characters
+    sheet.ws.insert_image(row, 3, "GiroCode.png", {
+        "image_data": io.BytesIO(png), "x_scale": scale, "y_scale": scale,
+        "x_offset": max(0, (column_px - GIROCODE_PX) // 2), "y_offset": 2,
+        "description": "GiroCode (EPC-QR-Code) für die Überweisung",
+        "object_position": 3})
