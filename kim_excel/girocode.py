@@ -17,7 +17,6 @@ that a violation reads as a German message.
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 from kim_excel.money import CENT
@@ -109,11 +108,39 @@ def epc_payload(name: str, iban: str, bic: str | None, amount: Decimal, text: st
     raise AssertionError("UTF-8 encodes every text")
 
 
-def qr_png(qr, scale: int = QR_SCALE) -> bytes:
-    """The QR code as PNG bytes (with the 4-module quiet zone scanners need)."""
-    out = io.BytesIO()
-    qr.save(out, kind="png", scale=scale, border=4)
-    return out.getvalue()
+def qr_png(qr, scale: int = QR_SCALE, border: int = 4) -> bytes:
+    """The QR code as a black-and-white PNG (with the 4-module quiet zone scanners need).
+
+    Written here from segno's module matrix instead of segno's own PNG writer, which walks
+    every pixel in Python (about 15 ms per code on the 31-region scenario, as much as the
+    code itself); these lines take well under a millisecond. A PNG is a signature and three
+    chunks: the header, the image rows (1 bit per pixel, 1 = white, each row after a filter
+    byte 0) deflated, the end.
+    """
+    import struct
+    import zlib
+
+    width = (len(qr.matrix) + 2 * border) * scale
+    padding = -width % 8  # a row fills whole bytes
+
+    def row(bits: str) -> bytes:
+        return b"\x00" + int(bits + "0" * padding, 2).to_bytes((width + padding) // 8, "big")
+
+    white = row("1" * width)
+    quiet = "1" * (border * scale)
+    rows = [white] * (border * scale)
+    for line in qr.matrix:
+        bits = "".join("0" * scale if dark else "1" * scale for dark in line)
+        rows += [row(quiet + bits + quiet)] * scale
+    rows += [white] * (border * scale)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, width, 1, 0, 0, 0, 0)  # 1-bit grey, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))
 
 
 def epc_png(name: str, iban: str, bic: str | None, amount: Decimal, text: str,
