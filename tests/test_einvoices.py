@@ -258,3 +258,30 @@ def test_invoice_data_takes_the_settlements_figures(tmp_path):
     assert data.due_date == region.due_date and data.year == 2024
     assert data.buyer.leitweg_id == share.party.leitweg_id
     assert build_xrechnung(data).startswith(b"<?xml")
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+def test_with_pdf_the_letter_is_zugferd_and_its_girocode_scans(tmp_path):
+    import subprocess
+
+    from pypdf import PdfReader
+
+    folder = settle(tmp_path, einvoice_example(), "--pdf")
+    zugferd = sorted(p for p in folder.glob("*.pdf") if p.with_suffix(".xml").exists())
+    assert len(zugferd) == 7
+    for name, result in validate(zugferd).items():  # checks the embedded XML
+        assert errors(result) == [] and result["valid"] is True, name
+    olfen = folder / "Abrechnung_2024_Olfen.pdf"
+    attached = PdfReader(olfen).attachments
+    assert attached["xrechnung.xml"][0] == olfen.with_suffix(".xml").read_bytes()
+    assert not PdfReader(folder / f"Abrechnung_2024_{NO_LEITWEG_ID}.pdf").attachments
+    assert einvoice_attachments(folder, "Abrechnung_2024_Olfen") == [
+        olfen.with_suffix(".xml"), olfen]
+    subprocess.run(["pdftoppm", "-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile",
+                    str(olfen), str(tmp_path / "page")], check=True, timeout=60)
+    fields = zbarimg(tmp_path / "page.png").split("\n")
+    values = letter_values(olfen.with_suffix(".xlsx"))
+    assert fields[6] == values["IBAN"].replace(" ", "")
+    assert fields[7] == "EUR" + eur(booking(folder)["Olfen"]["Saldo_EUR"])
+    assert fields[10] == values["Verwendungszweck"]
