@@ -337,28 +337,7 @@ def check_einvoice_sellers(inp: SettlementInput, trail: Trail) -> list[Problem]:
     return problems
 
 
-def check_einvoice_addresses(inp: SettlementInput, trail: Trail) -> list[Problem]:
-    """SPEC § 8: an XRechnung names the seller's and the buyer's street, PLZ and Ort
-    (BR-DE-3, BR-DE-4, BR-DE-8, BR-DE-9); without them the official rules reject it."""
-    problems = []
-    for employer, partners in billing_employers(inp):
-        buyers = [p for p in partners if p.leitweg_id]
-        if not buyers:
-            continue
-        file = cost_file(inp, employer.name)
-        for party in (employer, *buyers):
-            for header, value in (("Straße", party.street), ("PLZ", party.postcode),
-                                  ("Ort", party.city)):
-                if not value:
-                    problems.append(Problem(
-                        f"„{header}“ fehlt für {party.name}; die E-Rechnung (XRechnung) an "
-                        f"{', '.join(b.name for b in buyers)} nennt die Anschrift.",
-                        trail.party(party.name, header, file)))
-    return problems
-
-
 CHECKS: tuple[Check, ...] = (
     check_employers, check_key, check_cost_employers, check_hours, check_advances,
     check_file_names, check_wind_down, check_bank_details, check_einvoice_sellers,
-    check_einvoice_addresses,
 )

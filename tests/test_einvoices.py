@@ -286,23 +286,3 @@ def test_with_pdf_the_letter_is_zugferd_and_its_girocode_scans(tmp_path):
     assert fields[7] == "EUR" + eur(booking(folder)["Olfen"]["Saldo_EUR"])
     assert fields[10] == values["Verwendungszweck"]
 
-
-def test_an_e_invoice_needs_both_addresses(tmp_path):
-    from click.testing import CliRunner
-
-    from kim_excel.cli import main
-
-    forms = einvoice_example()
-    for form in forms.values():
-        for party in form.parties:
-            if party["Kommune"] in ("Olfen", "Ascheberg"):
-                party["PLZ"] = ""
-    for name, form in forms.items():
-        write(form, tmp_path / "input" / name)
-    result = CliRunner().invoke(main, ["abrechnen", "--eingang", str(tmp_path / "input"),
-                                       "--ausgabe", str(tmp_path / "output")])
-    assert result.exit_code == 1, result.output
-    assert "„PLZ“ fehlt für Olfen; die E-Rechnung (XRechnung) an Lüdinghausen, Nordkirchen, " \
-           "Olfen, Senden nennt die Anschrift." in result.output
-    assert "„PLZ“ fehlt für Ascheberg;" in result.output
-    assert not (tmp_path / "output" / "2024").exists()
