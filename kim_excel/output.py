@@ -23,7 +23,7 @@ from kim_excel.errors import KimError, OutputLocked
 
 # What a settlement run produces; everything else in <J>/ belongs to other commands.
 GENERATED = re.compile(
-    r"^(Abrechnung_\d{4}_[A-Za-z0-9_-]+\.(xlsx|pdf)|Uebersicht_\d{4}\.xlsx|"
+    r"^(Abrechnung_\d{4}_[A-Za-z0-9_-]+\.(xlsx|pdf|xml)|Uebersicht_\d{4}\.xlsx|"
     r"Buchungsliste_\d{4}\.csv|LIESMICH\.txt)$"
 )
 LOCK_NAME = ".kim-excel.lock"

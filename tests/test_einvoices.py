@@ -286,3 +286,13 @@ def test_with_pdf_the_letter_is_zugferd_and_its_girocode_scans(tmp_path):
     assert fields[7] == "EUR" + eur(booking(folder)["Olfen"]["Saldo_EUR"])
     assert fields[10] == values["Verwendungszweck"]
 
+
+
+@pytest.mark.slow
+def test_a_partner_that_lost_its_leitweg_id_keeps_no_old_xml(tmp_path):
+    folder = settle(tmp_path / "first", einvoice_example())
+    assert len(list(folder.glob("*.xml"))) == 7
+    for name in einvoice_example():
+        (tmp_path / "first" / "input" / name).unlink()
+    again = settle(tmp_path / "first", {"Beispiel.xlsx": example_2024()})
+    assert again == folder and not list(folder.glob("*.xml"))
