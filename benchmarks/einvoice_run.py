@@ -83,10 +83,11 @@ def main() -> None:
         for name, eingang in inputs(folder).items():
             before, after = [], []
             for index in range(args.repeat):
-                out = folder / f"out-{index}"
+                out = folder / f"out-{name}-{index}".replace(" ", "_")
                 before.append(run(args.before, eingang, out / "before"))
                 after.append(run(ROOT, eingang, out / "after"))
-            xml = len(list((folder / "out-0" / "after").glob("*/*.xml")))
+            xml = len(list((folder / f"out-{name}-0".replace(" ", "_") / "after").glob(
+                "*/*.xml")))
             b, a = statistics.median(before), statistics.median(after)
             print(f"| {name} | {b:.2f} | {a:.2f} | {(a / b - 1) * 100:+.0f} % | {xml} |")
 
