@@ -63,12 +63,18 @@ def inputs(folder: Path) -> dict[str, Path]:
     return made
 
 
-def run(code: Path, eingang: Path, ausgabe: Path) -> float:
+def run(code: Path, eingang: Path, ausgabe: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the run's processes: user + system)."""
+    import resource
+
     env = {**os.environ, "PYTHONPATH": str(code)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "kim_excel", "abrechnen", "--eingang", str(eingang),
                     "--ausgabe", str(ausgabe)], env=env, check=True, capture_output=True)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -78,8 +84,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        print("| Eingabe | vorher (s) | nachher (s) | Zuwachs | XML-Dateien |")
-        print("|---|--:|--:|--:|--:|")
+        print("| Eingabe | vorher (s) | nachher (s) | Zuwachs | CPU vorher (s) | CPU nachher (s) "
+              "| Zuwachs CPU | XML-Dateien |")
+        print("|---|--:|--:|--:|--:|--:|--:|--:|")
         for name, eingang in inputs(folder).items():
             before, after = [], []
             for index in range(args.repeat):
@@ -88,8 +95,12 @@ def main() -> None:
                 after.append(run(ROOT, eingang, out / "after"))
             xml = len(list((folder / f"out-{name}-0".replace(" ", "_") / "after").glob(
                 "*/*.xml")))
-            b, a = statistics.median(before), statistics.median(after)
-            print(f"| {name} | {b:.2f} | {a:.2f} | {(a / b - 1) * 100:+.0f} % | {xml} |")
+            b, a = (statistics.median(w for w, _ in before),
+                    statistics.median(w for w, _ in after))
+            cb, ca = (statistics.median(c for _, c in before),
+                      statistics.median(c for _, c in after))
+            print(f"| {name} | {b:.2f} | {a:.2f} | {(a / b - 1) * 100:+.0f} % | {cb:.2f} | "
+                  f"{ca:.2f} | {(ca / cb - 1) * 100:+.0f} % | {xml} |")
 
 
 if __name__ == "__main__":
