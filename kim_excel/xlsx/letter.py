@@ -30,7 +30,10 @@ LETTER_WIDTHS = (40, 16, 14, 17)
 ADDRESS_ROW = 6  # the return line; the recipient's address below it
 FROM_IBAN = "aus der IBAN ermittelt"
 LETTER_ROW_HEIGHT = 13.5  # points: a little air between the lines of the letter
-GIROCODE_PX = 113  # 3 cm at 96 px per inch: the size banking apps expect on paper
+# 2.75 cm at 96 px per inch (banking apps expect about 3 cm on paper): exactly the six rows
+# of the request and the bank details beside it, so the letter grows by no line
+GIROCODE_PX = 104
+ROW_PX = round(LETTER_ROW_HEIGHT * 96 / 72)  # a letter row: 13.5 pt = 18 px
 
 
 def address_lines(party: Party) -> list[str]:
@@ -292,12 +295,13 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
                                   share.party.kassenzeichen)
 
     code = girocode(employer, share.balance, reference)
-    last = 2 if code else 3  # with a GiroCode the details leave column D to it
-    # B:C is narrow: LibreOffice also breaks at the hyphens of a Rechnungsnummer, so
-    # lines_needed gets a margin there (measured: 67 characters take 3 lines, not 2)
-    width = sum(LETTER_WIDTHS[1:last + 1]) - (4 if code else 0)
+    narrow = bool(code)  # beside the GiroCode the details leave column D to it
 
     def pair(label: str, value: str | date, style: str = "text") -> None:
+        last = 2 if narrow else 3
+        # B:C is narrow: LibreOffice also breaks at the hyphens of a Rechnungsnummer, so
+        # lines_needed gets a margin there
+        width = sum(LETTER_WIDTHS[1:last + 1]) - (4 if narrow else 0)
         sheet.text(letter.row, 0, label, "bold" if style != "text" else "text")
         if isinstance(value, date):
             sheet.date(letter.row, 1, value, "date_bold")
@@ -308,10 +312,11 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
         letter.skip()
 
     if share.balance > 0:
+        top = letter.row
         letter.paragraph("Bitte überweisen Sie den Betrag bis zum Fälligkeitstag auf folgendes "
                          "Konto:")
-        if code:
-            insert_girocode(sheet, letter.row, code)
+        if code:  # from the request's row (its text ends before column D) down
+            insert_girocode(sheet, top, code)
         if share.due_date:
             pair("Fällig am", share.due_date, "bold")
         pair("Empfänger", employer.full_name)
@@ -322,6 +327,8 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
             pair("BIC", employer.bic + derived)
         if employer.bank:
             pair("Kreditinstitut", employer.bank + derived)
+        # below the code the Verwendungszweck has the full width again (one line less)
+        narrow = narrow and (letter.row - top) * ROW_PX < GIROCODE_PX + 4
         pair("Verwendungszweck", reference)
     elif share.balance < 0:
         letter.paragraph("Ihre Abschläge übersteigen Ihren Anteil. Den Erstattungsbetrag "
