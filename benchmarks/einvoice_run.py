@@ -71,7 +71,8 @@ def run(code: Path, eingang: Path, ausgabe: Path) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "kim_excel", "abrechnen", "--eingang", str(eingang),
-                    "--ausgabe", str(ausgabe)], env=env, check=True, capture_output=True)
+                    "--ausgabe", str(ausgabe)], env=env, check=True, capture_output=True,
+                   cwd=code)  # the -m module comes from the cwd first
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
