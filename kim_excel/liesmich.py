@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kim_excel.einvoices import einvoice_lines
 from kim_excel.model import Settlement, Share
 from kim_excel.money import format_eur
 from kim_excel.output import write_atomically
@@ -47,6 +48,7 @@ def liesmich_text(settlement: Settlement, names: dict[str, str]) -> str:
         for share in region.partner_shares:
             lines.append(f"  {names[share.party.name]}")
             lines.append(f"      Abrechnung an {share.party.full_name}: {balance_text(share)}")
+    lines += einvoice_lines(settlement, names)  # SPEC § 8: who got an e-invoice, and why not
     lines += [
         "",
         f"Uebersicht_{year}.xlsx",

@@ -73,7 +73,7 @@ DRAFT_FOLDER = "E-Mails"
 STALE = ("Die Eingabe wurde seit der Abrechnung geändert – bitte zuerst `kim-excel abrechnen` "
          "ausführen")
 MIME_TYPES = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-              ".pdf": ("application", "pdf")}
+              ".pdf": ("application", "pdf"), ".xml": ("application", "xml")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,7 +179,12 @@ def mail_item(settlement: Settlement, region: RegionResult, share: Share, xlsx: 
               correction: dict | None = None) -> MailItem:
     if not xlsx.is_file():
         raise MailError(f"In „{xlsx.parent}“ fehlt {xlsx.name}. {STALE}.")
-    files = [xlsx] + [p for p in [xlsx.with_suffix(".pdf")] if p.is_file()]
+    from kim_excel.einvoices import einvoice_attachments
+
+    # The letter, then its XRechnung and ZUGFeRD PDF (SPEC § 8), or its plain PDF if any.
+    extra = einvoice_attachments(xlsx.parent, xlsx.stem) or [
+        p for p in [xlsx.with_suffix(".pdf")] if p.is_file()]
+    files = [xlsx, *extra]
     attachments = tuple(read_attachment(p) for p in files)
     sender_address, reply_to = sender_of(region.employer, sender)
     if correction is None:

@@ -25,9 +25,9 @@ from kim_excel.errors import KimError, OutputLocked
 
 # What a settlement run produces; everything else in <J>/ belongs to other commands.
 GENERATED = re.compile(
-    r"^(Abrechnung_\d{4}_[A-Za-z0-9_-]+\.(xlsx|pdf)|Uebersicht_\d{4}\.xlsx|"
-    r"Korrektur_\d{4}_[A-Za-z0-9_-]+_\d+\.(xlsx|pdf)|Buchungsliste_\d{4}(_Korrektur_\d+)?\.csv|"
-    r"LIESMICH\.txt|\.kim-excel-record\.json)$"
+    r"^(Abrechnung_\d{4}_[A-Za-z0-9_-]+\.(xlsx|pdf|xml)|Uebersicht_\d{4}\.xlsx|"
+    r"Korrektur_\d{4}_[A-Za-z0-9_-]+_\d+\.(xlsx|pdf|xml)|"
+    r"Buchungsliste_\d{4}(_Korrektur_\d+)?\.csv|LIESMICH\.txt|\.kim-excel-record\.json)$"
 )
 LOCK_NAME = ".kim-excel.lock"
 MAX_NAME = 60  # characters of a party name in a file name

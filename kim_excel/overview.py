@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kim_excel.einvoices import einvoice_status, has_einvoice
 from kim_excel.model import RegionResult, Settlement
 from kim_excel.styles import Styles, add_sheet, new_workbook
 from kim_excel.xlsx.letter import SUBJECT
@@ -63,7 +64,8 @@ def write_overview(path: Path, settlement: Settlement) -> None:
     workbook.close()
 
 
-def columns(with_vat: bool, references: tuple[str, ...] = ()) -> list[tuple[str, str, int]]:
+def columns(with_vat: bool, references: tuple[str, ...] = (),
+            einvoices: bool = False) -> list[tuple[str, str, int]]:
     """(key, header, width) of the overview table, in order."""
     cols = [
         ("region", "Region", 10), ("party", "Vertragspartei", 24), ("role", "Rolle", 22),
@@ -77,6 +79,8 @@ def columns(with_vat: bool, references: tuple[str, ...] = ()) -> list[tuple[str,
     cols += [("advances", "Abschläge", 13), ("balance", "Saldo (+ zahlt, − erhält)", 15),
              ("due", "Fällig am", 11)]
     cols += [(key, REFERENCES[key], 16) for key in references]
+    if einvoices:  # SPEC § 8: who got an XRechnung, and why the others did not
+        cols += [("einvoice", "E-Rechnung", 24)]
     cols += [("check", "Prüfung (muss 0,00 € sein)", 14)]
     return cols
 
@@ -116,7 +120,8 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
                 ) -> None:
     ws = sheet.ws
     references = used_references(settlement)
-    cols = columns(any(c.vat_rate is not None for c in cells), references)
+    cols = columns(any(c.vat_rate is not None for c in cells), references,
+                   any(has_einvoice(s) for r in settlement.regions for s in r.shares))
     at = {key: index for index, (key, _, _) in enumerate(cols)}
     last_col = len(cols) - 1
     setup_page(ws, landscape=True, margins=(0.5, 0.5, 0.6, 0.7),
@@ -204,6 +209,8 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
         for key, value in reference_values(region, share).items():
             if key in keys and value:
                 sheet.text(row, col(key), value)
+        if "einvoice" in keys:
+            sheet.text(row, col("einvoice"), einvoice_status(share), "cell_wrap")
         row += 1
     last = row - 1
 
@@ -226,7 +233,7 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
         sheet.formula(row, col(key), f"=SUM({span(first, last, col(key))})",
                       region.partner_total(key), "eur_total")
     sheet.blank(row, col("due"), "blank_total")
-    for key in REFERENCES:
+    for key in (*REFERENCES, "einvoice"):
         if key in keys:
             sheet.blank(row, col(key), "blank_total")
     check_cell(sheet, row, col)

@@ -24,8 +24,8 @@ from kim_excel.model import Notice, Severity
 TIMEOUT_SECONDS = 60 + 5  # start-up, plus per-file time added in convert_letters
 SECONDS_PER_FILE = 3
 # Every sheet: the letter and the trail the letter refers to (SPEC: the trail is part of
-# the bill).
-PDF_FILTER = "pdf:calc_pdf_Export"
+# the bill). PDF/A-3b, so that a letter with an e-invoice can carry it (ZUGFeRD, SPEC § 8).
+PDF_FILTER = 'pdf:calc_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"3"}}'
 INSTALL_HINT = ("Unter Debian/Ubuntu: „apt-get install libreoffice-calc-nogui“; unter Windows "
                 "LibreOffice installieren und „soffice“ in den Suchpfad (PATH) aufnehmen.")
 

@@ -44,12 +44,14 @@ def write_partner_workbooks(settlement: Settlement, names: dict[str, str], folde
                             jobs: list[tuple[int, int]], report: Progress) -> int:
     """Write the partner workbooks of ``jobs`` (region index, share index)."""
     from kim_excel import workbooks  # looked up per call, so tests can replace the writer
+    from kim_excel.einvoices import write_einvoice
 
     for done, (r, s) in enumerate(jobs, start=1):
         region = settlement.regions[r]
         share = region.shares[s]
-        workbooks.write_partner_workbook(folder / names[share.party.name], settlement,
-                                         region, share)
+        letter = folder / names[share.party.name]
+        workbooks.write_partner_workbook(letter, settlement, region, share)
+        write_einvoice(folder, settlement, region, share, letter.stem)  # SPEC § 8, or nothing
         report(done, len(jobs))
     return len(jobs)
 
@@ -66,6 +68,11 @@ def write_in_pool(settlement: Settlement, names: dict[str, str], folder: Path,
     from concurrent.futures.process import BrokenProcessPool
 
     import xlsxwriter  # noqa: F401  once here, not again in every forked worker
+
+    from kim_excel.einvoices import has_einvoice, prepare
+
+    if any(has_einvoice(settlement.regions[r].shares[s]) for r, s in jobs):
+        prepare()  # drafthorse and its schema, likewise
 
     size = max(1, min(CHUNK_MAX, -(-len(jobs) // (count * 8))))
     chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]

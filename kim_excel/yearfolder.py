@@ -15,10 +15,11 @@ from datetime import date
 from pathlib import Path
 
 from kim_excel.booking import booking_csv, correction_rows, csv_bytes
-from kim_excel.correction import CorrectionLetter, write_correction_workbook
+from kim_excel.correction import CorrectionLetter, difference, write_correction_workbook
 from kim_excel.liesmich import write_liesmich
 from kim_excel.life import Action, Plan, correction_booking_file
-from kim_excel.model import Notice, Settlement, Severity
+from kim_excel.model import Notice, RegionResult, Settlement, Severity, Share
+from kim_excel.money import ZERO
 from kim_excel.output import Carried, carry_over, write_atomically
 from kim_excel.pool import Progress, worker_count, write_in_pool, write_partner_workbooks
 from kim_excel.record import (
@@ -87,12 +88,18 @@ def write_year_folder(settlement: Settlement, plan: Plan, record: Record, names:
     letters = write_letters(replace(settlement, regions=tuple(rewrite)), names, staging,
                             progress, workers, write_summaries)
     outcome.written[:0] = letters
-    if pdf and letters:
+    documents = [*letters, *(n for n in outcome.written if n.startswith("Korrektur_")
+                             and n.endswith(".xlsx"))]
+    if pdf and documents:
+        from kim_excel.einvoices import embed_einvoices
         from kim_excel.pdf import convert_letters  # only when asked: needs LibreOffice
 
-        outcome.notices += convert_letters([staging / n for n in letters], staging)
-        outcome.written += [Path(n).with_suffix(".pdf").name for n in letters
+        outcome.notices += convert_letters([staging / n for n in documents], staging)
+        embed_einvoices(staging)  # a PDF beside an XRechnung becomes ZUGFeRD (SPEC § 8)
+        outcome.written += [Path(n).with_suffix(".pdf").name for n in documents
                             if (staging / n).with_suffix(".pdf").is_file()]
+    outcome.written += [Path(n).with_suffix(".xml").name for n in letters
+                        if (staging / n).with_suffix(".xml").is_file()]
     record_files(record, new, staging, outcome)
     write_atomically(staging / RECORD_NAME, record_bytes(new))
     return outcome
@@ -151,6 +158,24 @@ def write_corrections(plan: Plan, record: Record, staging: Path, outcome: Outcom
                                                                gross=0 * share.gross))
             write_correction_workbook(staging / letter["file"], settlement, region, share, info)
             outcome.written.append(letter["file"])
+            xml = write_correction_einvoice(staging, settlement, region, share, info,
+                                            Path(letter["file"]).stem, correction.round)
+            if xml is not None:
+                outcome.written.append(xml.name)
+
+
+def write_correction_einvoice(staging: Path, settlement: Settlement, region: RegionResult,
+                              share: Share, info: CorrectionLetter, stem: str,
+                              round_: int) -> Path | None:
+    """The XRechnung of a correction (type 384): the differences, naming the corrected bill.
+    Advances entered after issue change no issued bill (SPEC § 7), so none are deducted."""
+    from kim_excel.einvoices import Amounts, write_einvoice
+
+    net, vat, gross = difference(info.before, share)
+    return write_einvoice(staging, settlement, region, share, stem, correction=round_,
+                          amounts=Amounts(net, vat, gross, ZERO, gross),
+                          preceding=(info.corrects, info.corrects_date), issue_date=info.day,
+                          due_date=info.due)
 
 
 def write_rounds(year: int, record: Record, rounds: set[int], staging: Path,
@@ -180,7 +205,7 @@ def record_files(old: Record, new: Record, staging: Path, outcome: Outcome) -> N
         for c in e.corrections:
             region_of.update({x["file"]: e_name for x in c.letters.values()})
     for name in outcome.written:
-        if name.endswith(".pdf"):
+        if name.endswith((".pdf", ".xml")):  # beside its letter: the letter's region
             region_of[name] = region_of.get(Path(name).with_suffix(".xlsx").name, "")
     files = {n: f for n, f in old.files.items() if n not in outcome.remove}
     for name in outcome.written:

@@ -130,3 +130,40 @@ def settled(form: FormContent, folder: Path, today: date = date(2025, 1, 10)):
     write(form, folder / "input" / "Abrechnung.xlsx")
     inp, _ = load_input(folder / "input", today)
     return settle(inp)
+
+
+def leitweg_id(coarse: str, fine: str = "0001") -> str:
+    """A Leitweg-ID with correct check digits (ISO 7064 MOD 97-10, as in an IBAN).
+
+    >>> leitweg_id("05558016")
+    '05558016-0001-35'
+    """
+    body = f"{coarse}-{fine}"
+    digits = "".join(str(int(c, 36)) for c in body.replace("-", ""))
+    return f"{body}-{98 - int(digits + '00') % 97:02d}"
+
+
+NO_LEITWEG_ID = "Rosendahl"  # the partner that keeps getting letters only
+
+
+def einvoice_example(lapsed: bool = False) -> dict[str, FormContent]:
+    """The example as each employer's own workbook, with e-invoices: every partner but
+    Rosendahl has a Leitweg-ID (from its Gemeindeschlüssel); Mitte bills 19 % VAT and Dülmen
+    has a USt-IdNr.; in Süd Nordkirchen's advance exceeds its share (a refund). ``lapsed``:
+    the Landesförderung has lapsed (R5)."""
+    from kim_excel.agreement import GEMEINDESCHLUESSEL
+
+    form = example_2024()
+    form.advances[1]["Betrag"] = D("30000.00")  # Nordkirchen: more than its share
+    for party in form.parties:
+        name = str(party["Kommune"])
+        if party["Rolle"] != "Anstellungskörperschaft" and name != NO_LEITWEG_ID:
+            party["Leitweg-ID"] = leitweg_id(GEMEINDESCHLUESSEL[name])
+        if name == "Dülmen":
+            party["USt-IdNr."] = "DE123456789"
+    if lapsed:
+        form.settings["Landesförderung entfallen"] = "Ja"
+    forms = {f"{employer}.xlsx": per_employer(form, employer)
+             for employer in ("Coesfeld", "Dülmen", "Ascheberg")}
+    forms["Dülmen.xlsx"].settings.update({"Umsatzsteuersatz": 19, "Hinweis Umsatzsteuer": ""})
+    return forms

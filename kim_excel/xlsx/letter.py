@@ -30,6 +30,10 @@ LETTER_WIDTHS = (40, 16, 14, 17)
 ADDRESS_ROW = 6  # the return line; the recipient's address below it
 FROM_IBAN = "aus der IBAN ermittelt"
 LETTER_ROW_HEIGHT = 13.5  # points: a little air between the lines of the letter
+# 2.75 cm at 96 px per inch (banking apps expect about 3 cm on paper): exactly the six rows
+# of the request and the bank details beside it, so the letter grows by no line
+GIROCODE_PX = 104
+ROW_PX = round(LETTER_ROW_HEIGHT * 96 / 72)  # a letter row: 13.5 pt = 18 px
 
 
 def address_lines(party: Party) -> list[str]:
@@ -290,18 +294,29 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
                                                                   share.party.name),
                                   share.party.kassenzeichen)
 
+    code = girocode(employer, share.balance, reference)
+    narrow = bool(code)  # beside the GiroCode the details leave column D to it
+
     def pair(label: str, value: str | date, style: str = "text") -> None:
+        last = 2 if narrow else 3
+        # B:C is narrow: LibreOffice also breaks at the hyphens of a Rechnungsnummer, so
+        # lines_needed gets a margin there
+        width = sum(LETTER_WIDTHS[1:last + 1]) - (4 if narrow else 0)
         sheet.text(letter.row, 0, label, "bold" if style != "text" else "text")
         if isinstance(value, date):
             sheet.date(letter.row, 1, value, "date_bold")
         else:
-            sheet.merged(letter.row, 1, 3, value, "bold_wrap" if style != "text" else "wrap")
-            sheet.fit_row(letter.row, lines_needed(value, sum(LETTER_WIDTHS[1:])))
+            sheet.merged(letter.row, 1, last, value,
+                         "bold_wrap" if style != "text" else "wrap")
+            sheet.fit_row(letter.row, lines_needed(value, width))
         letter.skip()
 
     if share.balance > 0:
+        top = letter.row
         letter.paragraph("Bitte überweisen Sie den Betrag bis zum Fälligkeitstag auf folgendes "
                          "Konto:")
+        if code:  # from the request's row (its text ends before column D) down
+            insert_girocode(sheet, top, code)
         if share.due_date:
             pair("Fällig am", share.due_date, "bold")
         pair("Empfänger", employer.full_name)
@@ -312,6 +327,8 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
             pair("BIC", employer.bic + derived)
         if employer.bank:
             pair("Kreditinstitut", employer.bank + derived)
+        # below the code the Verwendungszweck has the full width again (one line less)
+        narrow = narrow and (letter.row - top) * ROW_PX < GIROCODE_PX + 4
         pair("Verwendungszweck", reference)
     elif share.balance < 0:
         letter.paragraph("Ihre Abschläge übersteigen Ihren Anteil. Den Erstattungsbetrag "
@@ -326,3 +343,27 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
         letter.paragraph("Ihr Anteil ist durch die geleisteten Abschläge vollständig "
                          "beglichen; es ist nichts zu zahlen.")
     letter.skip()
+
+
+def girocode(employer: Party, balance: Decimal, reference: str) -> bytes | None:
+    """The GiroCode PNG of a letter with an amount to pay (SPEC § 5); none for a refund."""
+    from kim_excel.girocode import epc_png, needs_girocode
+
+    if not (needs_girocode(balance) and employer.iban):
+        return None
+    return epc_png(employer.full_name, employer.iban, employer.bic or None, balance, reference)
+
+
+def insert_girocode(sheet: Sheet, row: int, png: bytes) -> None:
+    """The code in column D beside the bank details, about 3 cm wide, centred in the column."""
+    import io
+    import struct
+
+    width = struct.unpack(">I", png[16:20])[0]  # PNG IHDR: width in pixels
+    scale = GIROCODE_PX / width
+    column_px = LETTER_WIDTHS[3] * 7 + 5  # Excel's pixels for a column of n characters
+    sheet.ws.insert_image(row, 3, "GiroCode.png", {
+        "image_data": io.BytesIO(png), "x_scale": scale, "y_scale": scale,
+        "x_offset": max(0, (column_px - GIROCODE_PX) // 2), "y_offset": 2,
+        "description": "GiroCode (EPC-QR-Code) für die Überweisung",
+        "object_position": 3})
