@@ -301,3 +301,27 @@ def test_a_partner_that_lost_its_leitweg_id_keeps_no_old_xml(tmp_path):
         (tmp_path / "first" / "input" / name).unlink()
     again = settle(tmp_path / "first", {"Beispiel.xlsx": example_2024()})
     assert again == folder and not list(folder.glob("*.xml"))
+
+
+def test_versenden_attaches_the_xrechnung_to_the_partners_draft(tmp_path):
+    """SPEC § 8: `versenden` attaches the XML beside the letter; ASCII names; a partner
+    without a Leitweg-ID gets the letter alone."""
+    from email import policy
+    from email.parser import BytesParser
+
+    folder = settle(tmp_path, einvoice_example())
+    done = run_kim("versenden", "--jahr", 2024, "--eingang", tmp_path / "input", "--ausgabe",
+                   tmp_path / "output", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    def attachments(stem: str) -> dict[str, bytes]:
+        msg = BytesParser(policy=policy.default).parsebytes(
+            (folder / "E-Mails" / f"{stem}.eml").read_bytes())
+        return {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
+
+    olfen = attachments("Abrechnung_2024_Olfen")
+    assert sorted(olfen) == ["Abrechnung_2024_Olfen.xlsx", "Abrechnung_2024_Olfen.xml"]
+    assert olfen["Abrechnung_2024_Olfen.xml"] == (folder / "Abrechnung_2024_Olfen.xml"
+                                                  ).read_bytes()
+    assert sorted(attachments(f"Abrechnung_2024_{NO_LEITWEG_ID}")) == [
+        f"Abrechnung_2024_{NO_LEITWEG_ID}.xlsx"]
