@@ -21,13 +21,13 @@ from kim_excel.references import payment_reference
 from kim_excel.styles import Styles, add_sheet, new_workbook
 from kim_excel.xlsx.letter import (
     LETTER_ROW_HEIGHT,
-    LETTER_WIDTHS,
     Letter,
     address_lines,
     key_text,
     setup_letter,
+    write_info_block,
 )
-from kim_excel.xlsx.sheet import Sheet, a1, as_datetime, lines_needed
+from kim_excel.xlsx.sheet import Sheet, a1, as_datetime
 from kim_excel.xlsx.trail import TRAIL, setup_trail, write_basis, write_region_trail
 
 LETTER = "Korrektur"
@@ -90,18 +90,7 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
         ("Berichtigt", f"{info.corrects} vom {day_text(info.corrects_date)}"),
         ("Datum", info.day),
     ]
-    row = 0
-    for label, value in info_rows:
-        if not value:
-            continue
-        sheet.text(row, 1, label, "info_label")
-        if isinstance(value, date):
-            sheet.ws.merge_range(row, 2, row, 3, "", sheet.styles["info_date"])
-            sheet.date(row, 2, value, "info_date")
-        else:
-            sheet.merged(row, 2, 3, value, "info_value")
-            sheet.fit_row(row, lines_needed(value, LETTER_WIDTHS[2] + LETTER_WIDTHS[3], 9), 9)
-        row += 1
+    row = write_info_block(sheet, info_rows)
     letter.row = max(row, 7 + len(address_lines(partner))) + 2
     sheet.text(letter.row, 0, SUBJECT.format(year=settlement.year), "subject")
     sheet.fit_row(letter.row, 1, 11)

@@ -178,6 +178,24 @@ class Letter:
         return row
 
 
+def write_info_block(sheet: Sheet, info: list[tuple[str, str | date]]) -> int:
+    """The information block beside the address (label | value), empty values left out;
+    returns the first free row. Letters and corrections share it."""
+    row = 0
+    for label, value in info:
+        if not value:
+            continue
+        sheet.text(row, 1, label, "info_label")
+        if isinstance(value, date):
+            sheet.ws.merge_range(row, 2, row, 3, "", sheet.styles["info_date"])
+            sheet.date(row, 2, value, "info_date")
+        else:
+            sheet.merged(row, 2, 3, value, "info_value")
+            sheet.fit_row(row, lines_needed(value, LETTER_WIDTHS[2] + LETTER_WIDTHS[3], 9), 9)
+        row += 1
+    return row
+
+
 def setup_letter(ws, last_row: int) -> None:
     # One page, always: a longer text shrinks instead of spilling over.
     setup_page(ws, fit=(1, 1), margins=(0.9, 0.55, 0.6, 0.75), footer=LETTER_FOOTER,
@@ -206,18 +224,7 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
         ("Rechnungsnummer", invoice_number(settlement.year, partner.name)),
         ("Kassenzeichen", partner.kassenzeichen), ("Datum", s.settlement_date),
     ]
-    row = 0
-    for label, value in info:
-        if not value:
-            continue
-        sheet.text(row, 1, label, "info_label")
-        if isinstance(value, date):
-            sheet.ws.merge_range(row, 2, row, 3, "", sheet.styles["info_date"])
-            sheet.date(row, 2, value, "info_date")
-        else:
-            sheet.merged(row, 2, 3, value, "info_value")
-            sheet.fit_row(row, lines_needed(value, LETTER_WIDTHS[2] + LETTER_WIDTHS[3], 9), 9)
-        row += 1
+    row = write_info_block(sheet, info)
     letter.row = max(row, ADDRESS_ROW + 1 + len(address_lines(partner))) + 2
 
     subject = SUBJECT.format(year=settlement.year)
