@@ -10,7 +10,6 @@ Nord position by 4,000.00 raises each share by 1,000.00.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -296,18 +295,6 @@ def test_the_letter_and_the_mail_name_the_same_verwendungszweck(tmp_path):
     in_mail = next(line.split(":", 1)[1].strip() for line in
                    draft.get_body().get_content().splitlines() if "Verwendungszweck" in line)
     assert on_letter == in_mail == expected
-
-
-def test_the_record_lists_every_file_with_its_hash(tmp_path):
-    folder = settled(tmp_path)
-    record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
-    assert record["version"] == 1
-    assert set(record["files"]) == {p.name for p in folder.iterdir() if p.name != RECORD_NAME}
-    for name, entry in record["files"].items():
-        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == entry["sha256"]
-    nord = record["regions"]["Nord"]
-    assert nord["state"] == "draft" and nord["settlement_date"] == "2025-03-02"
-    assert nord["result"]["eigenanteil"] == "27500.00"
 
 
 def test_versenden_sends_a_correction_exactly_once_and_issues_what_it_sent(tmp_path,
