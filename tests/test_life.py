@@ -109,37 +109,6 @@ def test_employers_settling_one_after_another_into_one_folder_keep_every_region(
         assert after[name] == before[name], name
 
 
-def test_a_clerks_signed_scan_survives_reruns_byte_for_byte(tmp_path):
-    folder = settled(tmp_path)
-    scan = folder / "Abrechnung_2025_Nottuln_unterschrieben.pdf"
-    scan.write_bytes(b"%PDF-1.4 unterschrieben")
-    (folder / "Abrechnung_2024_Nottuln_unterschrieben.pdf").write_bytes(b"%PDF scan 2024")
-    settled(tmp_path, form(nord_extra="4000"))
-    settled(tmp_path, form(nord_extra="0"))
-    assert scan.read_bytes() == b"%PDF-1.4 unterschrieben"
-    assert (folder / "Abrechnung_2024_Nottuln_unterschrieben.pdf").read_bytes() == \
-        b"%PDF scan 2024"
-
-
-def test_a_letter_edited_by_hand_is_kept_under_a_new_name_and_the_run_says_so(tmp_path):
-    folder = settled(tmp_path)
-    letter = folder / "Abrechnung_2024_Billerbeck.xlsx"
-    edited = letter.read_bytes() + b"edited"
-    letter.write_bytes(edited)
-    put(tmp_path, form(nord_extra="4000"))
-    done = kim("abrechnen", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    kept = folder / "Abrechnung_2024_Billerbeck_bearbeitet.xlsx"
-    assert kept.read_bytes() == edited
-    assert letter.read_bytes() != edited
-    assert "„Abrechnung_2024_Billerbeck.xlsx“ wurde nach dem letzten Lauf geändert" in \
-        done.stdout + done.stderr
-    assert "bleibt als „Abrechnung_2024_Billerbeck_bearbeitet.xlsx“ erhalten" in \
-        done.stdout + done.stderr
-    record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
-    assert kept.name not in record["files"]  # no longer ours: never touched again
-
-
 # ------------------------------------------------------------------ dates and drafts
 
 
@@ -165,20 +134,6 @@ def test_versenden_three_days_after_abrechnen_with_an_empty_date_works(tmp_path)
     dates = [c.value for row in sheet.iter_rows() for c in row
              if getattr(c.value, "year", None) == 2025]
     assert dates[0].date() == date(2025, 3, 6)
-
-
-def test_drafts_quoting_old_figures_are_removed_and_the_run_says_so(tmp_path):
-    folder = settled(tmp_path)
-    assert kim("versenden", "--jahr", 2024, cwd=tmp_path).returncode == 0
-    drafts = files(folder / "E-Mails")
-    done = settled_output(tmp_path, form(nord_extra="4000"))
-    assert sorted(p.name for p in (folder / "E-Mails").iterdir()) == sorted(
-        f"Abrechnung_2024_{n}.eml" for n in ALL if n not in NORD)
-    for name in NORD:
-        assert f"Veralteter E-Mail-Entwurf entfernt (er nannte die alten Beträge): " \
-               f"E-Mails/Abrechnung_2024_{name}.eml" in done
-    assert (folder / "E-Mails" / "Abrechnung_2024_Olfen.eml").read_bytes() == \
-        drafts["Abrechnung_2024_Olfen.eml"]
 
 
 def settled_output(tmp_path: Path, content, day: str | None = None) -> str:
