@@ -221,7 +221,7 @@ def read_record(folder: Path, year: int) -> Record:
         return Record(year=year)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != VERSION:
+        if not isinstance(data, dict) or data.get("version") != VERSION:
             raise ValueError("version")
         return from_data(Record, data)
     except (OSError, ValueError, KeyError, TypeError, ArithmeticError):
