@@ -186,8 +186,6 @@ def test_write_atomically_replaces_the_content_and_leaves_no_temporary_file(tmp_
     assert tree(tmp_path) == {"versand.csv": b"new"}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: write_atomically leaves its temporary file "
-                   "'.<name>.tmp-<pid>' behind when writing fails (disk full)")
 def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_nothing_else(tmp_path,
                                                                           monkeypatch):
     path = tmp_path / ".kim-excel-record.json"
