@@ -215,21 +215,6 @@ def wait_for_staging(ausgabe: Path, process: subprocess.Popen) -> float:
 
 
 @pytest.mark.slow
-def test_a_second_run_while_one_is_writing_is_refused_with_a_clear_message(tmp_path):
-    from filelock import FileLock
-
-    eingang = write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
-    ausgabe = tmp_path / "output"
-    ausgabe.mkdir()
-    with FileLock(str(ausgabe / LOCK_NAME)):
-        code, out, err = finished(settle(eingang, ausgabe))
-    assert code == 1
-    assert err == (f"Fehler: Ein anderer kim-excel-Lauf schreibt gerade in „{ausgabe}“. Bitte "
-                   f"warten, bis er fertig ist, und dann erneut starten.\n")
-    assert sorted(p.name for p in ausgabe.iterdir()) == [LOCK_NAME]
-
-
-@pytest.mark.slow
 def test_two_runs_started_together_do_not_corrupt_each_other(tmp_path):
     """Both read and validate, then race for the lock: each ends with 0 or the lock
     message, at least one writes, and the result is one complete run."""
