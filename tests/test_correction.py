@@ -111,6 +111,7 @@ def test_no_change_in_the_amount_says_so(settlement, tmp_path):
     assert "Fällig am" not in texts and "Erstattung bis zum" not in texts
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_correction_letters_recalculate_to_the_values_written(tmp_path):
     from tests.libreoffice import formula_mismatches, recalculate

@@ -303,6 +303,7 @@ def test_a_partner_that_lost_its_leitweg_id_keeps_no_old_xml(tmp_path):
     assert again == folder and not list(folder.glob("*.xml"))
 
 
+@pytest.mark.slow
 def test_versenden_attaches_the_xrechnung_to_the_partners_draft(tmp_path):
     """SPEC § 8: `versenden` attaches the XML beside the letter; ASCII names; a partner
     without a Leitweg-ID gets the letter alone."""

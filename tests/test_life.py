@@ -21,6 +21,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from kim_excel.record import RECORD_NAME
 from kim_excel.references import invoice_number, payment_reference
@@ -85,6 +86,7 @@ def overview_parties(folder: Path) -> set[str]:
 # ------------------------------------------------------------------ the region is the unit
 
 
+@pytest.mark.slow
 def test_employers_settling_one_after_another_into_one_folder_keep_every_region(tmp_path):
     """Coesfeld, then Dülmen, then Ascheberg, each with its own workbook, into one output/:
     afterwards all eight letters, every party in the overview and the Buchungsliste."""
@@ -112,6 +114,7 @@ def test_employers_settling_one_after_another_into_one_folder_keep_every_region(
 # ------------------------------------------------------------------ dates and drafts
 
 
+@pytest.mark.slow
 def test_versenden_three_days_after_abrechnen_with_an_empty_date_works(tmp_path):
     """``Datum der Abrechnung`` empty: the letters carry the day of the run that first
     produced the figures; a re-run and versenden three days later keep it."""
@@ -162,6 +165,7 @@ def test_festschreiben_asks_and_without_a_terminal_issues_nothing(tmp_path):
     assert unknown.returncode == 1 and "Region „West“ gibt es" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_an_issued_settlement_is_frozen_and_a_change_gets_corrections(tmp_path):
     folder = settled(tmp_path, day="2025-03-02")
     assert kim("festschreiben", "--jahr", 2024, "--ja", cwd=tmp_path).returncode == 0
@@ -202,6 +206,7 @@ def test_an_issued_settlement_is_frozen_and_a_change_gets_corrections(tmp_path):
         texts
 
 
+@pytest.mark.slow
 def test_advances_entered_after_issue_do_not_change_the_bill(tmp_path):
     folder = settled(tmp_path)
     assert kim("festschreiben", "--jahr", 2024, "--ja", cwd=tmp_path).returncode == 0
@@ -218,6 +223,7 @@ def test_advances_entered_after_issue_do_not_change_the_bill(tmp_path):
     assert after["Buchungsliste_2024.csv"] == before["Buchungsliste_2024.csv"]
 
 
+@pytest.mark.slow
 def test_the_letter_and_the_mail_name_the_same_verwendungszweck(tmp_path):
     folder = settled(tmp_path)
     assert kim("versenden", "--jahr", 2024, cwd=tmp_path).returncode == 0
@@ -232,6 +238,7 @@ def test_the_letter_and_the_mail_name_the_same_verwendungszweck(tmp_path):
     assert on_letter == in_mail == expected
 
 
+@pytest.mark.slow
 def test_versenden_sends_a_correction_exactly_once_and_issues_what_it_sent(tmp_path,
                                                                           smtp_server):  # noqa: F811
     mailbox = smtp_server()

@@ -8,6 +8,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from kim_excel.model import Severity
 from kim_excel.output import Carried
 from kim_excel.pipeline import run_settlement
@@ -74,6 +76,7 @@ def test_a_file_kept_by_its_old_name_and_one_kept_under_a_new_name_are_told_apar
 # ------------------------------------------------------------------ through the real command
 
 
+@pytest.mark.slow
 def test_a_clerks_signed_scan_survives_reruns_byte_for_byte(tmp_path):
     folder = settled(tmp_path)
     scan = folder / "Abrechnung_2025_Nottuln_unterschrieben.pdf"
@@ -86,6 +89,7 @@ def test_a_clerks_signed_scan_survives_reruns_byte_for_byte(tmp_path):
         b"%PDF scan 2024"
 
 
+@pytest.mark.slow
 def test_a_letter_edited_by_hand_is_kept_under_a_new_name_and_the_run_says_so(tmp_path):
     folder = settled(tmp_path)
     letter = folder / "Abrechnung_2024_Billerbeck.xlsx"
@@ -105,6 +109,7 @@ def test_a_letter_edited_by_hand_is_kept_under_a_new_name_and_the_run_says_so(tm
     assert kept.name not in record["files"]  # no longer ours: never touched again
 
 
+@pytest.mark.slow
 def test_drafts_quoting_old_figures_are_removed_and_the_run_says_so(tmp_path):
     folder = settled(tmp_path)
     assert kim("versenden", "--jahr", 2024, cwd=tmp_path).returncode == 0
