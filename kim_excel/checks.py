@@ -221,23 +221,13 @@ def check_hours_per_region(inp: SettlementInput, where) -> list[Problem]:
 def check_file_names(inp: SettlementInput, trail: Trail) -> list[Problem]:
     """Two partners must not get the same file after transliteration (``a/b`` and ``a_b``;
     ``Lüdinghausen`` and ``Luedinghausen``), or one bill would overwrite the other."""
-    from kim_excel.output import ascii_name
+    from kim_excel.references import file_name_clashes
 
-    taken: dict[str, str] = {}
-    problems = []
-    for party in inp.parties:
-        if party.is_employer or not is_active(inp, party):
-            continue
-        key = ascii_name(party.name).lower()
-        if key in taken:
-            problems.append(Problem(
-                f"„{party.name}“ und „{taken[key]}“ ergäben denselben Dateinamen "
-                f"Abrechnung_{inp.settings.year}_{ascii_name(party.name)}.xlsx; bitte "
-                f"einen der Namen eindeutig machen (Buchstaben und Ziffern genügen).",
-                trail.party(party.name)))
-        else:
-            taken[key] = party.name
-    return problems
+    partners = [p.name for p in inp.parties if not p.is_employer and is_active(inp, p)]
+    return [Problem(f"„{partner}“ und „{earlier}“ ergäben denselben Dateinamen {file}; bitte "
+                    f"einen der Namen eindeutig machen (Buchstaben und Ziffern genügen).",
+                    trail.party(partner))
+            for partner, earlier, file in file_name_clashes(inp.settings.year, partners)]
 
 
 # ------------------------------------------------------------------ wind-down

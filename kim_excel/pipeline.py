@@ -15,9 +15,10 @@ from kim_excel.calculation import settle
 from kim_excel.errors import InputError, OutputError
 from kim_excel.life import plan_run, with_recorded_dates
 from kim_excel.model import Notice, Problem, Settlement, SettlementInput
-from kim_excel.output import ascii_name, os_reason, output_lock, recover, staged_folder
+from kim_excel.output import os_reason, output_lock, recover, staged_folder
 from kim_excel.pool import PARALLEL_FROM, pool_context, worker_count  # noqa: F401 (re-exported)
 from kim_excel.record import RECORD_NAME, read_record
+from kim_excel.references import file_name_clashes, letter_file
 from kim_excel.schema import VERTRAGSPARTEIEN
 from kim_excel.validation import load_input
 from kim_excel.yearfolder import carry_with_record, write_year_folder
@@ -99,22 +100,13 @@ def output_failure(ausgabe: Path, exc: BaseException) -> str:
 def partner_file_names(settlement: Settlement) -> dict[str, str]:
     """``Abrechnung_<J>_<Kommune>.xlsx`` per partner, in ASCII; two partners must not share
     a file name after transliteration."""
-    names: dict[str, str] = {}
-    taken: dict[str, str] = {}
-    problems = []
-    for region in settlement.regions:
-        for share in region.partner_shares:
-            file = f"Abrechnung_{settlement.year}_{ascii_name(share.party.name)}.xlsx"
-            if file.lower() in taken:
-                problems.append(Problem(
-                    f"„{share.party.name}“ und „{taken[file.lower()]}“ ergäben denselben "
-                    f"Dateinamen {file}; bitte im Blatt „{VERTRAGSPARTEIEN}“ einen der Namen "
-                    f"eindeutig machen."))
-            taken[file.lower()] = share.party.name
-            names[share.party.name] = file
+    partners = [s.party.name for region in settlement.regions for s in region.partner_shares]
+    problems = [Problem(f"„{partner}“ und „{earlier}“ ergäben denselben Dateinamen {file}; bitte "
+                        f"im Blatt „{VERTRAGSPARTEIEN}“ einen der Namen eindeutig machen.")
+                for partner, earlier, file in file_name_clashes(settlement.year, partners)]
     if problems:
         raise InputError(problems)
-    return names
+    return {partner: letter_file(settlement.year, partner) for partner in partners}
 
 
 def write_outputs(settlement: Settlement, names: dict[str, str], folder: Path,

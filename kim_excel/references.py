@@ -11,6 +11,29 @@ from kim_excel.output import ascii_name
 TOPIC = "Eigenanteil Case-Management"
 
 
+def letter_file(year: int, partner: str) -> str:
+    """A partner's letter, in ASCII (Outlook mangles other attachment names).
+
+    >>> letter_file(2024, "Lüdinghausen")
+    'Abrechnung_2024_Luedinghausen.xlsx'
+    """
+    return f"Abrechnung_{year}_{ascii_name(partner)}.xlsx"
+
+
+def file_name_clashes(year: int, partners: list[str]) -> list[tuple[str, str, str]]:
+    """(partner, the earlier partner, file) for every partner whose letter would overwrite
+    another's after transliteration, ignoring case (``Lüdinghausen``, ``Luedinghausen``)."""
+    taken: dict[str, str] = {}
+    clashes = []
+    for partner in partners:
+        file = letter_file(year, partner)
+        if file.lower() in taken:
+            clashes.append((partner, taken[file.lower()], file))
+        else:
+            taken[file.lower()] = partner
+    return clashes
+
+
 def invoice_number(year: int, partner: str, correction: int = 0) -> str:
     """The Rechnungsnummer of a partner's settlement, or of correction round ``correction``.
 
