@@ -50,7 +50,8 @@ def invoice_number(year: int, partner: str, correction: int = 0) -> str:
 
 def payment_reference(year: int, number: str, kassenzeichen: str = "") -> str:
     """The Verwendungszweck: the partner's Kassenzeichen first (what its Kasse books by),
-    then the Rechnungsnummer. At most 140 characters, as a GiroCode allows.
+    then the Rechnungsnummer. At most 140 characters, as a GiroCode allows; a Kassenzeichen
+    too long for that is shortened, so the Rechnungsnummer always stays.
 
     >>> payment_reference(2024, "2024-Billerbeck", "KIM-2024-BILL")
     'KIM-2024-BILL Rechnung 2024-Billerbeck Eigenanteil Case-Management 2024'
@@ -58,6 +59,7 @@ def payment_reference(year: int, number: str, kassenzeichen: str = "") -> str:
     'Rechnung 2024-Billerbeck-K1 Eigenanteil Case-Management 2024'
     """
     text = f"Rechnung {number} {TOPIC} {year}"
-    if kassenzeichen:
-        text = f"{kassenzeichen} {text}"
+    room = 140 - len(text) - 1  # a long Kassenzeichen is shortened, never the number
+    if kassenzeichen and room > 0:
+        text = f"{kassenzeichen[:room].rstrip()} {text}"
     return text[:140]

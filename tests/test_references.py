@@ -72,3 +72,11 @@ def test_every_partner_of_the_agreement_fits_with_a_typical_kassenzeichen():
     for name in NAMES:
         text = payment_reference(2024, invoice_number(2024, name, 9), "5.2024.000.123456")
         assert len(text) <= 140 and text.endswith(" Eigenanteil Case-Management 2024")
+
+
+def test_a_long_kassenzeichen_never_pushes_out_the_rechnungsnummer():
+    from kim_excel.references import payment_reference
+
+    text = payment_reference(2024, "2024-Billerbeck-K2", "K" * 200)
+    assert len(text) == 140
+    assert text.endswith("Rechnung 2024-Billerbeck-K2 Eigenanteil Case-Management 2024")
