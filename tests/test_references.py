@@ -65,7 +65,8 @@ def test_the_verwendungszweck_fits_a_girocode_even_for_long_names():
     number = invoice_number(2024, "Gemeinde " + "Sehrlangername" * 10, correction=3)
     text = payment_reference(2024, number, "K" * 35)
     assert len(text) == 140
-    assert text.startswith("K" * 35 + " Rechnung 2024-")
+    assert text.startswith("KKK") and text.endswith(f" Rechnung {number} Eigenanteil "
+                                                    f"Case-Management 2024")
 
 
 def test_every_partner_of_the_agreement_fits_with_a_typical_kassenzeichen():
