@@ -149,6 +149,7 @@ def settled_output(tmp_path: Path, content, day: str | None = None) -> str:
 # ------------------------------------------------------------------ issued and corrected
 
 
+@pytest.mark.slow
 def test_festschreiben_asks_and_without_a_terminal_issues_nothing(tmp_path):
     folder = settled(tmp_path)
     refused = kim("festschreiben", "--jahr", 2024, cwd=tmp_path)

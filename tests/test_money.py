@@ -66,6 +66,7 @@ def row_of(path: Path, label: str) -> int:
     return row
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_nord_2025_bills_the_half_cent_up_and_libreoffice_recalculates_the_same(tmp_path):
     """Through the real command: 798.23 in the Buchungsliste and on the letter, and

@@ -32,6 +32,7 @@ def settle(eingang, ausgabe):
     return result
 
 
+@pytest.mark.slow
 def test_an_ods_written_by_libreoffice_settles_like_the_xlsx(tmp_path):
     xlsx = write(example_2024(), tmp_path / "xlsx" / "Abrechnung.xlsx")
     ods = as_ods(xlsx, tmp_path / "ods")
@@ -46,6 +47,7 @@ def test_an_ods_written_by_libreoffice_settles_like_the_xlsx(tmp_path):
         tmp_path / "out-xlsx" / booking).read_bytes()
 
 
+@pytest.mark.slow
 def test_a_bad_cell_in_an_ods_gets_the_same_sheet_and_cell(tmp_path):
     form = example_2024()
     form.positions[1]["Personalkosten"] = "abc"

@@ -81,6 +81,7 @@ def test_the_council_papers_table_is_reproduced_exactly(tmp_path):
         assert right_of(wb[partner], "Überschuss (+) / Defizit (−)") == [-8125]
 
 
+@pytest.mark.slow
 def test_the_terminal_shows_a_short_german_summary(tmp_path):
     plan_input(tmp_path)
     result = run_kim("planen", cwd=tmp_path)
@@ -102,6 +103,7 @@ def test_the_terminal_shows_a_short_german_summary(tmp_path):
     assert lines[-1] == "Planzahlen geschrieben: output/2023/Planung_2023.xlsx"
 
 
+@pytest.mark.slow
 def test_every_sheet_says_plainly_that_these_are_plan_figures(tmp_path):
     plan_input(tmp_path)
     assert run_kim("planen", cwd=tmp_path).returncode == 0
@@ -186,6 +188,7 @@ def test_the_newest_earlier_buchungsliste_is_used_when_the_year_before_is_missin
     assert [ws.cell(billerbeck, col).value for col in (5, 6, 7)] == [8125, 7500, 625]
 
 
+@pytest.mark.slow
 def test_an_unreadable_buchungsliste_gives_a_warning_and_plan_figures_without_change(tmp_path):
     folder = tmp_path / "output" / "2022"
     folder.mkdir(parents=True)
@@ -228,6 +231,7 @@ def test_the_plan_survives_a_settlement_run_and_is_reproducible(tmp_path):
     assert path.read_bytes() == first
 
 
+@pytest.mark.slow
 def test_a_locked_output_folder_stops_the_plan_with_a_german_message(tmp_path):
     plan_input(tmp_path)
     with output_lock(tmp_path / "output"):
@@ -239,6 +243,7 @@ def test_a_locked_output_folder_stops_the_plan_with_a_german_message(tmp_path):
     assert not (tmp_path / "output" / "2023").exists()
 
 
+@pytest.mark.slow
 def test_invalid_plan_input_writes_nothing(tmp_path):
     form = council_paper_form()
     form.material[0]["Kostenart"] = "Bewirtung"
@@ -322,6 +327,7 @@ def test_libreoffice_recalculates_every_formula_to_the_written_value(tmp_path):
     assert len(wrong) == 1 and wrong[0].endswith(": 161876.0 != 161875"), wrong
 
 
+@pytest.mark.slow
 @pytest.mark.libreoffice
 def test_the_plan_of_the_tiny_eigenanteil_recalculates_to_its_cached_cents(tmp_path):
     """R7 in the plan: Süd's Eigenanteil is 0.03 for five parties; the first partner gives

@@ -111,6 +111,7 @@ def test_the_hints_never_become_cost_rows(tmp_path):
     assert len(example.positions) == 7 and len(example.material_costs) == 8
 
 
+@pytest.mark.slow
 def test_the_blank_form_prints_one_page_per_sheet(tmp_path):
     import subprocess
 

@@ -131,6 +131,7 @@ def validated(written, zugferd_pdf) -> dict[str, dict]:
     return validate([*written.values(), zugferd_pdf[1]])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_every_scenario_passes_the_official_rules(validated, name):
     result = validated[f"{name}.xml"]
@@ -139,6 +140,7 @@ def test_every_scenario_passes_the_official_rules(validated, name):
     assert result["valid"] is True
 
 
+@pytest.mark.slow
 def test_the_validator_does_catch_a_broken_invoice(written, tmp_path):
     """The check can fail: the same invoice with an amount due that does not add up."""
     broken = tmp_path / "broken.xml"
