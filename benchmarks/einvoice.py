@@ -16,8 +16,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from kim_excel.girocode import epc_png
-from kim_excel.xrechnung import Buyer, InvoiceData, Seller, build_xrechnung, embed_in_pdf
+from kim_excel.documents.girocode import epc_png
+from kim_excel.documents.xrechnung import Buyer, InvoiceData, Seller, build_xrechnung, embed_in_pdf
 
 SELLER = Seller(
     name="Stadt Coesfeld", street="Markt 8", postcode="48653", city="Coesfeld",

@@ -48,7 +48,7 @@ def with_leitweg_ids(form) -> object:
 
 
 def inputs(folder: Path) -> dict[str, Path]:
-    from kim_excel.template import write_form
+    from kim_excel.documents.template import write_form
     from tests.builders import example_2024
 
     made = {"Beispiel": ROOT / "input"}

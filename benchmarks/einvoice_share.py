@@ -19,9 +19,9 @@ from unittest import mock
 
 
 def main() -> None:
-    from kim_excel import einvoices, workbooks
-    from kim_excel.pipeline import load_settlement
-    from kim_excel.xlsx import letter
+    from kim_excel.commands.settle import load_settlement
+    from kim_excel.documents import einvoices, workbooks
+    from kim_excel.documents.xlsx import letter
 
     settlement, _ = load_settlement(Path(sys.argv[1]), date(2025, 3, 10))
     einvoices.prepare()

@@ -201,7 +201,7 @@ def record(eingang: Path, ausgabe: Path, target: Path) -> int:
     """Run the real settlement in this process, one worker, and record every workbook."""
     from datetime import date
 
-    from kim_excel.pipeline import run_settlement
+    from kim_excel.commands.settle import run_settlement
 
     with open(target, "wb") as sink, recording(sink):
         result = run_settlement(eingang, ausgabe, today=date.today(), workers=1)

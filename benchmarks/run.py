@@ -260,7 +260,7 @@ def run_scenario(name: str, work: Path, repeat: int, log) -> Result:
 
 
 def parallel_from() -> int:
-    from kim_excel.pipeline import PARALLEL_FROM
+    from kim_excel.commands.settle import PARALLEL_FROM
 
     return PARALLEL_FROM
 

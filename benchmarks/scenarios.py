@@ -14,10 +14,10 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from kim_excel.agreement import DEFAULT_VAT_NOTE
-from kim_excel.model import EMPLOYER, KOSTENARTEN, PARTNER
-from kim_excel.output import ascii_name
-from kim_excel.template import FormContent
+from kim_excel.core.agreement import DEFAULT_VAT_NOTE
+from kim_excel.core.files import ascii_name
+from kim_excel.core.model import EMPLOYER, KOSTENARTEN, PARTNER
+from kim_excel.documents.template import FormContent
 
 YEAR = 2024
 BLZ = "40154530"  # Sparkasse Westmünsterland
@@ -172,7 +172,7 @@ def add_region(form: FormContent, rng: random.Random, region: str, members: list
 
 def write_scenario(scenario: Scenario, folder: Path) -> Path:
     """Write the scenario's input workbook into ``folder`` (once; kept for later runs)."""
-    from kim_excel.template import write_form
+    from kim_excel.documents.template import write_form
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"Abrechnung_{scenario.name}.xlsx"

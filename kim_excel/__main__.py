@@ -1,4 +1,4 @@
-from kim_excel.cli import main
+from kim_excel.cli.main import main
 
 if __name__ == "__main__":  # not again in a worker process that imports this module
     main()

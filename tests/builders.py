@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from kim_excel.template import FormContent, blank_form
+from kim_excel.documents.template import FormContent, blank_form
 
 D = Decimal
 
@@ -102,7 +102,7 @@ def council_paper_form() -> FormContent:
 
 
 def write(form: FormContent, path: Path) -> Path:
-    from kim_excel.template import write_form
+    from kim_excel.documents.template import write_form
 
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_form(path, form)
@@ -124,8 +124,8 @@ def per_employer(form: FormContent, employer: str) -> FormContent:
 def settled(form: FormContent, folder: Path, today: date = date(2025, 1, 10)):
     """The settlement of ``form``, read back from a real workbook: read, validate, calculate
     (without the pipeline's writing), for tests of one writer."""
-    from kim_excel.calculation import settle
-    from kim_excel.validation import load_input
+    from kim_excel.core.calculation import settle
+    from kim_excel.input.validation import load_input
 
     write(form, folder / "input" / "Abrechnung.xlsx")
     inp, _ = load_input(folder / "input", today)
@@ -151,7 +151,7 @@ def einvoice_example(lapsed: bool = False) -> dict[str, FormContent]:
     Rosendahl has a Leitweg-ID (from its Gemeindeschlüssel); Mitte bills 19 % VAT and Dülmen
     has a USt-IdNr.; in Süd Nordkirchen's advance exceeds its share (a refund). ``lapsed``:
     the Landesförderung has lapsed (R5)."""
-    from kim_excel.agreement import GEMEINDESCHLUESSEL
+    from kim_excel.core.agreement import GEMEINDESCHLUESSEL
 
     form = example_2024()
     form.advances[1]["Betrag"] = D("30000.00")  # Nordkirchen: more than its share

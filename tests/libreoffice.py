@@ -1,10 +1,11 @@
 """LibreOffice as an independent calculator: recalculate workbooks, compare with their cache.
 
 LibreOffice does not recalculate an xlsx on load unless its profile says so
-(``OOXMLRecalcMode`` = 0, see ``../shared/NOTES.md``); ``kim_excel.pdf.write_profile`` with
-``recalculate=True`` writes such a profile. Without it a "recalculation" would only read back
-the cached values and prove nothing — :func:`tamper_cached_value` makes a workbook whose cache
-is wrong on purpose, so a test can show that the comparison does catch it.
+(``OOXMLRecalcMode`` = 0, see ``../shared/NOTES.md``);
+``kim_excel.documents.pdf.write_profile`` with ``recalculate=True`` writes such a profile.
+Without it a "recalculation" would only read back the cached values and prove nothing —
+:func:`tamper_cached_value` makes a workbook whose cache is wrong on purpose, so a test can
+show that the comparison does catch it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kim_excel.pdf import convert
+from kim_excel.documents.pdf import convert
 
 
 def recalculate(paths: list[Path], folder: Path) -> dict[Path, Path]:

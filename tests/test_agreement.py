@@ -6,8 +6,8 @@ import re
 from collections import defaultdict
 from decimal import Decimal
 
-from kim_excel.agreement import COESFELD_PARTIES, DEFAULT_VAT_NOTE, GEMEINDESCHLUESSEL
-from kim_excel.model import EMPLOYER, PARTNER, ROLES
+from kim_excel.core.agreement import COESFELD_PARTIES, DEFAULT_VAT_NOTE, GEMEINDESCHLUESSEL
+from kim_excel.core.model import EMPLOYER, PARTNER, ROLES
 
 # The VZÄ of each region (agreement § 2): Nord 2,5, Mitte 1,0, Süd 2,5.
 REGION_VZAE = {"Nord": Decimal("2.5"), "Mitte": Decimal("1.0"), "Süd": Decimal("2.5")}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kim_excel.cli import main
+from kim_excel.cli.main import main
 from tests.builders import example_2024, per_employer, write
 from tests.oddfiles import (
     edited_with_openpyxl,

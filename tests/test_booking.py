@@ -7,8 +7,8 @@ from datetime import date
 from decimal import Decimal as D
 from fractions import Fraction
 
-from kim_excel.booking import COLUMNS, fraction
-from kim_excel.pipeline import run_settlement
+from kim_excel.commands.settle import run_settlement
+from kim_excel.documents.booking import COLUMNS, fraction
 from tests.builders import example_2024, write
 
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kim_excel.calculation import check_settlement, settle
-from kim_excel.model import (
+from kim_excel.core.calculation import check_settlement, settle
+from kim_excel.core.model import (
     EMPLOYER,
     PARTNER,
     Advance,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kim_excel.cells import Collector, gemeindeschluessel_value, leitweg_value
-from kim_excel.model import CellRef
+from kim_excel.core.model import CellRef
+from kim_excel.input.cells import Collector, gemeindeschluessel_value, leitweg_value
 
 WHERE = CellRef("a.xlsx", "Vertragsparteien", "Q3")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from kim_excel.cli import main
-from kim_excel.model import EMPLOYER
+from kim_excel.cli.main import main
+from kim_excel.core.model import EMPLOYER
 from tests.builders import example_2024, per_employer, write
 
 BANK_CELLS = ("IBAN", "BIC", "Kreditinstitut")
@@ -172,7 +172,7 @@ def test_without_leitweg_id_the_seller_needs_nothing_more(tmp_path):
 def test_the_party_says_its_bank_came_from_the_iban(tmp_path):
     from datetime import date
 
-    from kim_excel.pipeline import load_settlement
+    from kim_excel.commands.settle import load_settlement
 
     write(coesfeld_clerk(), tmp_path / "Nord.xlsx")
     settlement, _ = load_settlement(tmp_path, date(2025, 1, 10))

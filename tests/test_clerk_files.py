@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kim_excel.cli import main
+from kim_excel.cli.main import main
 from tests.builders import example_2024, write
 from tests.runner import run_kim
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kim_excel.cli import main
+from kim_excel.cli.main import main
 from tests.builders import example_2024, write
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from kim_excel.cli import main
+from kim_excel.cli.main import main
 
 # What click says in English when nobody translates it (click 8).
 ENGLISH = re.compile(

@@ -12,8 +12,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from kim_excel.correction import CorrectionLetter, difference, write_correction_workbook
-from kim_excel.references import payment_reference
+from kim_excel.core.references import payment_reference
+from kim_excel.documents.correction import CorrectionLetter, difference, write_correction_workbook
 from tests import builders
 from tests.builders import example_2024
 from tests.test_life import form, kim, settled

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from kim_excel.dates import (
+from kim_excel.core.dates import (
     due_date,
     is_working_day,
     last_day_for_notice,

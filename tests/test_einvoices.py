@@ -19,13 +19,9 @@ import pytest
 from lxml import etree
 from openpyxl import load_workbook
 
-from kim_excel.einvoices import (
-    einvoice_attachments,
-    einvoice_lines,
-    invoice_data,
-)
-from kim_excel.pipeline import load_settlement
-from kim_excel.xrechnung import build_xrechnung
+from kim_excel.commands.settle import load_settlement
+from kim_excel.documents.einvoices import einvoice_attachments, einvoice_lines, invoice_data
+from kim_excel.documents.xrechnung import build_xrechnung
 from tests.builders import NO_LEITWEG_ID, einvoice_example, example_2024, write
 from tests.external_tools import errors, validate, zbarimg
 from tests.runner import run_kim

@@ -11,17 +11,17 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from kim_excel.cli import main
-from kim_excel.error_report import (
+from kim_excel.cli.main import main
+from kim_excel.commands.settle import load_settlement
+from kim_excel.core.errors import InputError
+from kim_excel.core.model import CellRef, Problem
+from kim_excel.documents.error_report import (
     ERROR_RED,
     SHEET,
     report_path,
     write_error_report,
     write_error_reports,
 )
-from kim_excel.errors import InputError
-from kim_excel.model import CellRef, Problem
-from kim_excel.pipeline import load_settlement
 from tests.builders import D, example_2024, write
 
 CHECKED = datetime(2025, 3, 2, 14, 5)

@@ -9,9 +9,9 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from click.testing import CliRunner
 
-from kim_excel import pipeline
-from kim_excel.cli import main
-from kim_excel.errors import (
+from kim_excel.cli.main import main
+from kim_excel.commands import settle as pipeline
+from kim_excel.core.errors import (
     InputError,
     InvariantViolation,
     KimError,
@@ -19,7 +19,7 @@ from kim_excel.errors import (
     OutputLocked,
     UnreadableInput,
 )
-from kim_excel.model import CellRef, Problem
+from kim_excel.core.model import CellRef, Problem
 
 PROBLEMS = (
     Problem("„13“ ist ungültig; erlaubt sind 0 bis 12 Monate.",

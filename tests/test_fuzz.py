@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kim_excel.cli import main
+from kim_excel.cli.main import main
 from tests.builders import clone, example_2024, write
 from tests.oddfiles import edited_with_openpyxl, rezip
 

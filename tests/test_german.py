@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from kim_excel import smtp
-from kim_excel.german import (
-    NO,
-    YES,
-    german_number_text,
-    parse_german_date,
-    yes_no_word,
-)
+from kim_excel.commands import smtp
+from kim_excel.core.german import NO, YES, german_number_text, parse_german_date, yes_no_word
 
 
 def test_one_set_of_yes_no_words_for_the_form_and_the_smtp_settings():

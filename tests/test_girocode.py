@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from kim_excel.girocode import GiroCodeError, epc_png, epc_qr, needs_girocode, qr_png
+from kim_excel.documents.girocode import GiroCodeError, epc_png, epc_qr, needs_girocode, qr_png
 from tests.external_tools import zbarimg
 
 IBAN = "DE26401545300000123456"

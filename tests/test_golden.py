@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kim_excel.cli import main
+from kim_excel.cli.main import main
 from tests.libreoffice import tamper_cached_value
 from tests.xlsx_content import dump_snapshot, key_cells, snapshot_differences
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from kim_excel.model import EMPLOYER, PARTNER
-from kim_excel.pipeline import run_settlement
-from kim_excel.template import FormContent
+from kim_excel.commands.settle import run_settlement
+from kim_excel.core.model import EMPLOYER, PARTNER
+from kim_excel.documents.template import FormContent
 from tests.builders import material, position, write
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from kim_excel.pipeline import run_settlement
+from kim_excel.commands.settle import run_settlement
 from tests.builders import D, example_2024, write
 
 TODAY = date(2025, 3, 2)

@@ -23,8 +23,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.record import RECORD_NAME
-from kim_excel.references import invoice_number, payment_reference
+from kim_excel.core.references import invoice_number, payment_reference
+from kim_excel.ledger.record import RECORD_NAME
 from tests.builders import D, example_2024, per_employer, write
 from tests.runner import ROOT
 from tests.test_mailing import smtp_server  # noqa: F401 (the fixture)

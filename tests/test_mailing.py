@@ -33,9 +33,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 
-from kim_excel.cli import main
-from kim_excel.mailing import LOG_COLUMNS, STALE
-from kim_excel.pipeline import run_settlement
+from kim_excel.cli.main import main
+from kim_excel.commands.send import LOG_COLUMNS, STALE
+from kim_excel.commands.settle import run_settlement
 from tests.builders import D, clone, example_2024, write
 
 REPO = Path(__file__).resolve().parent.parent
@@ -652,7 +652,7 @@ def test_an_and_erneut_only_make_sense_when_sending(settled):
 
 def test_no_mail_while_a_settlement_run_writes_the_same_output(settled, smtp_server):
     """Attachments must not be swapped under a send: the run's lock keeps them apart."""
-    from kim_excel.output import output_lock
+    from kim_excel.ledger.folder import output_lock
 
     mailbox = smtp_server()
     with output_lock(settled.ausgabe):

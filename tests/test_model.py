@@ -8,9 +8,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from kim_excel.agreement import COESFELD_PARTIES
-from kim_excel.calculation import settle
-from kim_excel.model import (
+from kim_excel.core.agreement import COESFELD_PARTIES
+from kim_excel.core.calculation import settle
+from kim_excel.core.model import (
     EMPLOYER,
     PARTNER,
     Advance,

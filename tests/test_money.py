@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.money import display_decimal, format_decimal, round_cents
+from kim_excel.core.money import display_decimal, format_decimal, round_cents
 from tests.builders import coesfeld_form, material, write
 from tests.libreoffice import formula_mismatches, recalculate, tamper_cached_value
 from tests.runner import run_kim

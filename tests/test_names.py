@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 from click.testing import CliRunner
 
-from kim_excel.agreement import COESFELD_PARTIES
-from kim_excel.cli import main
-from kim_excel.names import resolve, suggest, unknown_party
+from kim_excel.cli.main import main
+from kim_excel.core.agreement import COESFELD_PARTIES
+from kim_excel.core.names import resolve, suggest, unknown_party
 from tests.builders import example_2024, write
 
 PARTIES = [SimpleNamespace(name=p[0], bezeichnung=p[1]) for p in COESFELD_PARTIES]

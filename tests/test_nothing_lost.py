@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import kim_excel.workbooks
-from kim_excel.cli import main
-from kim_excel.output import LOCK_NAME
-from kim_excel.record import RECORD_NAME
+import kim_excel.documents.workbooks
+from kim_excel.cli.main import main
+from kim_excel.ledger.folder import LOCK_NAME
+from kim_excel.ledger.record import RECORD_NAME
 from tests.builders import BANKS, clone, example_2024, material, position, write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,7 +111,7 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_results(tmp_path, mon
     def disk_full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("kim_excel.yearfolder.write_atomically", disk_full)
+    monkeypatch.setattr("kim_excel.commands.yearfolder.write_atomically", disk_full)
     result = CliRunner().invoke(main, ["abrechnen", "--eingang", str(eingang), "--ausgabe",
                                        str(ausgabe)])
     assert result.exit_code == 1
@@ -128,7 +128,7 @@ def test_a_run_that_crashes_while_writing_leaves_no_partial_files(tmp_path, monk
     eingang = write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
     ausgabe = tmp_path / "output"
     calls = []
-    real = kim_excel.workbooks.write_partner_workbook
+    real = kim_excel.documents.workbooks.write_partner_workbook
 
     def third_fails(path, *args):
         calls.append(path)
@@ -136,7 +136,7 @@ def test_a_run_that_crashes_while_writing_leaves_no_partial_files(tmp_path, monk
             raise RuntimeError("bug in the letter")
         real(path, *args)
 
-    monkeypatch.setattr(kim_excel.workbooks, "write_partner_workbook", third_fails)
+    monkeypatch.setattr(kim_excel.documents.workbooks, "write_partner_workbook", third_fails)
     result = CliRunner().invoke(main, ["abrechnen", "--eingang", str(eingang), "--ausgabe",
                                        str(ausgabe)])
     assert isinstance(result.exception, RuntimeError)
@@ -246,7 +246,7 @@ def test_re_running_the_same_input_gives_the_same_buchungsliste_bytes(tmp_path):
     assert (first / "2024" / name).read_bytes() == (second / "2024" / name).read_bytes()
 
 
-PLACEHOLDER = "Plain first version" in (kim_excel.workbooks.__doc__ or "")
+PLACEHOLDER = "Plain first version" in (kim_excel.documents.workbooks.__doc__ or "")
 
 
 @pytest.mark.slow

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kim_excel.dates import last_day_for_notice, notice_takes_effect
-from kim_excel.notice import notice_report
+from kim_excel.commands.kuendigung import notice_report
+from kim_excel.core.dates import last_day_for_notice, notice_takes_effect
 from tests.builders import coesfeld_form, write
 from tests.runner import run_kim
 

@@ -8,10 +8,10 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from kim_excel.cli import main
-from kim_excel.errors import InputError
-from kim_excel.pdf import convert
-from kim_excel.validation import load_input
+from kim_excel.cli.main import main
+from kim_excel.core.errors import InputError
+from kim_excel.documents.pdf import convert
+from kim_excel.input.validation import load_input
 from tests.builders import example_2024, write
 
 

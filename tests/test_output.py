@@ -11,19 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from kim_excel import output
-from kim_excel.errors import OutputLocked
-from kim_excel.output import (
+from kim_excel.core.errors import OutputLocked
+from kim_excel.core.files import ascii_name, os_reason, write_atomically
+from kim_excel.ledger import folder as output
+from kim_excel.ledger.folder import (
     GENERATED,
     LOCK_NAME,
-    ascii_name,
     carry_over,
     free_name,
-    os_reason,
     output_lock,
     recover,
     staged_folder,
-    write_atomically,
 )
 from tests.builders import example_2024, write
 from tests.test_nothing_lost import finished, settle

@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.overview import write_overview
+from kim_excel.documents.overview import write_overview
 from tests.builders import example_2024, settled, write
 from tests.runner import run_kim
 from tests.test_workbooks import run

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kim_excel.model import Severity
-from kim_excel.pdf import convert_letters, write_profile
+from kim_excel.core.model import Severity
+from kim_excel.documents.pdf import convert_letters, write_profile
 from tests.builders import example_2024, write
 from tests.runner import run_kim
 
@@ -92,7 +92,7 @@ def fake_soffice(folder: Path, script: str) -> Path:
 
 def test_a_hanging_libreoffice_is_stopped_and_reported(tmp_path, monkeypatch):
     """A soffice that never returns is killed after the time limit; the run goes on."""
-    from kim_excel import pdf
+    from kim_excel.documents import pdf
 
     monkeypatch.setenv("PATH", str(fake_soffice(tmp_path / "bin", "/bin/sleep 30")))
     monkeypatch.setattr(pdf, "TIMEOUT_SECONDS", 1)
@@ -104,7 +104,7 @@ def test_a_hanging_libreoffice_is_stopped_and_reported(tmp_path, monkeypatch):
 
 
 def test_a_failing_libreoffice_is_reported_in_german(tmp_path, monkeypatch):
-    from kim_excel import pdf
+    from kim_excel.documents import pdf
 
     monkeypatch.setenv("PATH", str(fake_soffice(tmp_path / "bin", "echo kaputt; exit 3")))
     notices = pdf.convert_letters([tmp_path / "Abrechnung_2024_X.xlsx"], tmp_path)

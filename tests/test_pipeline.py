@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from kim_excel.errors import InputError
-from kim_excel.model import Settlement
-from kim_excel.pipeline import (
+from kim_excel.commands.settle import (
     load_settlement,
     output_failure,
     partner_file_names,
     read_and_settle,
     write_outputs,
 )
-from kim_excel.validation import load_input
+from kim_excel.core.errors import InputError
+from kim_excel.core.model import Settlement
+from kim_excel.input.validation import load_input
 from tests import builders
 from tests.builders import example_2024, write
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.output import output_lock
-from kim_excel.planning import PLAN_BANNER, run_planning
+from kim_excel.commands.planning import PLAN_BANNER, run_planning
+from kim_excel.ledger.folder import output_lock
 from tests.builders import council_paper_form, write
 from tests.runner import run_kim
 

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from click.testing import CliRunner
 
-from kim_excel.cli import main
-from kim_excel.model import Settings, Terms
-from kim_excel.plausibility import says_no_vat, settings_warnings, terms_warnings
+from kim_excel.cli.main import main
+from kim_excel.core.model import Settings, Terms
+from kim_excel.input.plausibility import says_no_vat, settings_warnings, terms_warnings
 from tests.builders import example_2024, write
 from tests.runner import ROOT
 
@@ -106,7 +106,7 @@ def test_the_current_year_warns_through_the_real_command_on_a_faked_day(tmp_path
 
 
 def test_the_watcher_counts_the_warnings_and_names_the_folder_for_pruefen(tmp_path):
-    from kim_excel.watching import STATE_NAME, Journal, Memory, Watcher
+    from kim_excel.commands.watching import STATE_NAME, Journal, Memory, Watcher
     from tests.test_watching import Clock
 
     eingang, ausgabe = tmp_path / "input", tmp_path / "output"
@@ -126,7 +126,7 @@ def test_the_watcher_counts_the_warnings_and_names_the_folder_for_pruefen(tmp_pa
 
 
 def test_a_plan_for_the_coming_year_is_not_warned_about_its_year(tmp_path):
-    from kim_excel.planning import run_planning
+    from kim_excel.commands.planning import run_planning
 
     form = example_2024()
     form.settings["Abrechnungsjahr"] = 2027

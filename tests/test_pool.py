@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from benchmarks.scenarios import fixed, scenario_form
-from kim_excel import workbooks
-from kim_excel.cli import ProgressLine
-from kim_excel.errors import InputError, KimError, OutputError
-from kim_excel.model import CellRef, Problem
-from kim_excel.pipeline import PARALLEL_FROM, run_settlement, worker_count
+from kim_excel.cli.main import ProgressLine
+from kim_excel.commands.settle import PARALLEL_FROM, run_settlement, worker_count
+from kim_excel.core.errors import InputError, KimError, OutputError
+from kim_excel.core.model import CellRef, Problem
+from kim_excel.documents import workbooks
 from tests.builders import example_2024, write
 
 TODAY = date(2025, 3, 2)
@@ -70,7 +70,7 @@ def test_with_other_threads_running_fresh_worker_processes_write_the_same_files(
     import threading
 
     from benchmarks.floor import same_workbook
-    from kim_excel.pipeline import pool_context
+    from kim_excel.commands.settle import pool_context
 
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
@@ -119,7 +119,7 @@ def test_a_failing_worker_raises_the_same_error_and_keeps_the_earlier_results(
     victim = earlier.settlement.regions[-1].partner_shares[-1].party.name
     monkeypatch.setattr(workbooks, "write_partner_workbook", failing_writer(failure, victim))
     # Another kim-excel version: the drafts are written anew (same figures would be kept).
-    monkeypatch.setattr("kim_excel.record.__version__", "0-test")
+    monkeypatch.setattr("kim_excel.ledger.record.__version__", "0-test")
 
     # A disk error becomes the German OutputError; the others go up unchanged.
     expected = OutputError if isinstance(failure, OSError) else type(failure)
@@ -189,7 +189,7 @@ class Clock:
 
 def test_progress_line_stays_quiet_for_a_short_run_and_counts_in_german_for_a_long_one(
         monkeypatch, capsys):
-    import kim_excel.cli as cli
+    import kim_excel.cli.main as cli
 
     clock = Clock()
     monkeypatch.setattr(cli.time, "monotonic", clock)
@@ -222,7 +222,7 @@ def test_progress_line_stays_quiet_for_a_short_run_and_counts_in_german_for_a_lo
 def test_abrechnen_takes_the_number_of_processes(tmp_path, forty_partners):
     from click.testing import CliRunner
 
-    from kim_excel.cli import main
+    from kim_excel.cli.main import main
 
     ok = CliRunner().invoke(main, ["abrechnen", "--eingang", str(forty_partners),
                                    "--ausgabe", str(tmp_path / "aus"), "--prozesse", "2"])

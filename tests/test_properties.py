@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kim_excel.booking import booking_csv
-from kim_excel.calculation import settle
-from kim_excel.model import (
+from kim_excel.commands.settle import load_settlement
+from kim_excel.core.calculation import settle
+from kim_excel.core.model import (
     EMPLOYER,
     KOSTENARTEN,
     PARTNER,
@@ -33,7 +33,7 @@ from kim_excel.model import (
     SettlementInput,
     Terms,
 )
-from kim_excel.pipeline import load_settlement
+from kim_excel.documents.booking import booking_csv
 from tests.builders import clone, example_2024, write
 
 CENT = Decimal("0.01")

@@ -20,16 +20,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kim_excel.cli import main
-from kim_excel.errors import UnreadableInput
-from kim_excel.reading import (
-    cell_name,
-    column_letter,
-    find_workbooks,
-    normalise,
-    read_workbook,
-)
-from kim_excel.schema import VERTRAGSPARTEIEN
+from kim_excel.cli.main import main
+from kim_excel.core.errors import UnreadableInput
+from kim_excel.core.names import normalise
+from kim_excel.core.schema import VERTRAGSPARTEIEN
+from kim_excel.input.extent import cell_name, column_letter
+from kim_excel.input.reading import find_workbooks, read_workbook
 from tests.builders import example_2024, write
 from tests.oddfiles import (
     deflate_repeated,

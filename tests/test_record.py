@@ -11,8 +11,9 @@ from fractions import Fraction
 
 import pytest
 
-from kim_excel.errors import KimError
-from kim_excel.record import (
+from kim_excel.core.errors import KimError
+from kim_excel.core.references import invoice_number
+from kim_excel.ledger.record import (
     DRAFT,
     ISSUED,
     RECORD_NAME,
@@ -26,7 +27,6 @@ from kim_excel.record import (
     sha256,
     write_record,
 )
-from kim_excel.references import invoice_number
 from tests import builders
 from tests.builders import example_2024
 from tests.test_life import settled

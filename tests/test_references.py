@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kim_excel.agreement import COESFELD_PARTIES
-from kim_excel.references import invoice_number, payment_reference
+from kim_excel.core.agreement import COESFELD_PARTIES
+from kim_excel.core.references import invoice_number, payment_reference
 
 NAMES = [row[0] for row in COESFELD_PARTIES]
 
@@ -76,7 +76,7 @@ def test_every_partner_of_the_agreement_fits_with_a_typical_kassenzeichen():
 
 
 def test_a_long_kassenzeichen_never_pushes_out_the_rechnungsnummer():
-    from kim_excel.references import payment_reference
+    from kim_excel.core.references import payment_reference
 
     text = payment_reference(2024, "2024-Billerbeck-K2", "K" * 200)
     assert len(text) == 140

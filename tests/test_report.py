@@ -8,9 +8,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kim_excel.cli import main
-from kim_excel.model import CellRef, Problem
-from kim_excel.report import count, problem_lines
+from kim_excel.cli.main import main
+from kim_excel.cli.terminal import problem_lines
+from kim_excel.core.german import count
+from kim_excel.core.model import CellRef, Problem
 from tests.builders import D, council_paper_form, example_2024, write
 
 

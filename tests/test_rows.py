@@ -7,8 +7,8 @@ import math
 import openpyxl
 from click.testing import CliRunner
 
-from kim_excel.cli import main
-from kim_excel.rows import row_height, wrapped_lines
+from kim_excel.cli.main import main
+from kim_excel.documents.rows import row_height, wrapped_lines
 from tests.builders import example_2024, write
 
 

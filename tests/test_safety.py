@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.output import GENERATED, LOCK_NAME
+from kim_excel.ledger.folder import GENERATED, LOCK_NAME
 from tests.builders import BANKS, CONTACTS, example_2024, write
 from tests.test_reading import settle_in_process
 

@@ -6,9 +6,9 @@ from dataclasses import fields
 
 from openpyxl import load_workbook
 
-from kim_excel.model import Party
-from kim_excel.schema import PARTY_HEADERS, PARTY_LABELS, REQUIRED_HEADERS
-from kim_excel.template import write_form
+from kim_excel.core.model import Party
+from kim_excel.core.schema import PARTY_HEADERS, PARTY_LABELS, REQUIRED_HEADERS
+from kim_excel.documents.template import write_form
 
 
 def test_every_party_field_read_from_a_cell_has_its_column():

@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kim_excel.sendlog import (
-    LOG_COLUMNS,
-    LogEntry,
-    append_log,
-    check_log_writable,
-    read_log,
-)
-from kim_excel.smtp import MailError
+from kim_excel.core.errors import MailError
+from kim_excel.ledger.sendlog import LOG_COLUMNS, LogEntry, append_log, check_log_writable, read_log
 
 # ------------------------------------------------------------------------------ the log itself
 

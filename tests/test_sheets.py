@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from kim_excel.cells import Collector
-from kim_excel.reading import read_workbook
-from kim_excel.schema import ALL_SHEETS
-from kim_excel.sheets import parse_workbook
+from kim_excel.core.schema import ALL_SHEETS
+from kim_excel.input.cells import Collector
+from kim_excel.input.parse import parse_workbook
+from kim_excel.input.reading import read_workbook
 from tests.builders import example_2024, write
 
 

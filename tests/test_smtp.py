@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kim_excel.smtp import (
-    MailError,
-    SmtpConfig,
-    config_from_values,
-    load_smtp_config,
-    require_server,
-)
+from kim_excel.commands.smtp import SmtpConfig, config_from_values, load_smtp_config, require_server
+from kim_excel.core.errors import MailError
 
 PASSWORD = "Geheim%7-Passwort!x9"
 

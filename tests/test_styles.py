@@ -12,14 +12,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel import styles as registry
-from kim_excel.styles import EUR, SIGNED_EUR, Styles, add_sheet, new_workbook
-from kim_excel.workbooks import write_partner_workbook
+from kim_excel.documents.workbooks import write_partner_workbook
+from kim_excel.documents.xlsx import styles as registry
+from kim_excel.documents.xlsx.styles import EUR, SIGNED_EUR, Styles, add_sheet, new_workbook
 from tests.builders import example_2024, settled
 
-PACKAGE = Path(registry.__file__).parent
-WRITERS = [PACKAGE / "workbooks.py", PACKAGE / "overview.py", PACKAGE / "planning.py",
-           *sorted((PACKAGE / "xlsx").glob("*.py"))]
+PACKAGE = Path(registry.__file__).parents[2]  # kim_excel/
+WRITERS = [*sorted((PACKAGE / "documents").rglob("*.py")), PACKAGE / "commands" / "planning.py"]
 # Where a Sheet method takes its style: sheet.text(row, col, value, style), ...
 STYLE_ARGUMENT = {"text": 3, "blank": 2, "number": 3, "formula": 4, "date": 3, "merged": 4,
                   "line": 3}

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kim_excel.cli import main
-from kim_excel.errors import InputError
-from kim_excel.validation import load_input
+from kim_excel.cli.main import main
+from kim_excel.core.errors import InputError
+from kim_excel.input.validation import load_input
 from tests.builders import example_2024, write
 from tests.xlsx_content import workbook_content
 
@@ -115,7 +115,7 @@ def test_the_hints_never_become_cost_rows(tmp_path):
 def test_the_blank_form_prints_one_page_per_sheet(tmp_path):
     import subprocess
 
-    from kim_excel.pdf import convert
+    from kim_excel.documents.pdf import convert
 
     code, output = convert([ROOT / "templates" / "Abrechnung_Vorlage.xlsx"], tmp_path, "pdf",
                            timeout=180)

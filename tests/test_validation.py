@@ -7,9 +7,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from kim_excel.errors import InputError
-from kim_excel.model import EMPLOYER
-from kim_excel.pipeline import load_settlement
+from kim_excel.commands.settle import load_settlement
+from kim_excel.core.errors import InputError
+from kim_excel.core.model import EMPLOYER
 from tests.builders import example_2024, write
 
 TODAY = date(2025, 1, 10)

@@ -19,8 +19,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.record import RECORD_NAME
-from kim_excel.watching import STATE_NAME, Journal, Memory, Watcher
+from kim_excel.commands.watching import STATE_NAME, Journal, Memory, Watcher
+from kim_excel.ledger.record import RECORD_NAME
 from tests.builders import council_paper_form, example_2024, write
 from tests.test_error_report import months_13_without_year, red_cells
 

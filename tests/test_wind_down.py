@@ -20,9 +20,9 @@ from decimal import Decimal
 
 import pytest
 
-from kim_excel.errors import InputError
-from kim_excel.model import KeyBasis
-from kim_excel.pipeline import load_settlement
+from kim_excel.commands.settle import load_settlement
+from kim_excel.core.errors import InputError
+from kim_excel.core.model import KeyBasis
 from tests.builders import coesfeld_form, material, position, write
 from tests.runner import run_kim
 

@@ -29,8 +29,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.german import german_number, iban_groups
-from kim_excel.pipeline import load_settlement, partner_file_names, run_settlement, write_outputs
+from kim_excel.commands.settle import (
+    load_settlement,
+    partner_file_names,
+    run_settlement,
+    write_outputs,
+)
+from kim_excel.core.german import german_number, iban_groups
 from tests.builders import example_2024, write
 from tests.libreoffice import formula_mismatches, recalculate, tamper_cached_value
 from tests.runner import run_kim
@@ -564,7 +569,7 @@ def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
     the IBAN): the letter names both with „aus der IBAN ermittelt“; typed ones stay bare."""
     from dataclasses import replace
 
-    from kim_excel.workbooks import write_partner_workbook
+    from kim_excel.documents.workbooks import write_partner_workbook
 
     write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
     settlement, _ = load_settlement(tmp_path / "input", TODAY)

@@ -11,9 +11,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.model import KeyBasis
-from kim_excel.workbooks import write_partner_workbook
-from kim_excel.xlsx.letter import (
+from kim_excel.core.model import KeyBasis
+from kim_excel.documents.workbooks import write_partner_workbook
+from kim_excel.documents.xlsx.letter import (
     ADDRESS_ROW,
     LETTER,
     address_lines,

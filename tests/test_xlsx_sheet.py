@@ -14,8 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kim_excel.styles import ROW_HEIGHT, Styles, add_sheet, new_workbook
-from kim_excel.xlsx.sheet import (
+from kim_excel.documents.xlsx.sheet import (
     FOOTER,
     Sheet,
     a1,
@@ -26,6 +25,7 @@ from kim_excel.xlsx.sheet import (
     setup_page,
     span,
 )
+from kim_excel.documents.xlsx.styles import ROW_HEIGHT, Styles, add_sheet, new_workbook
 
 # ------------------------------------------------------------------ references
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from kim_excel.pdf import convert, find_soffice
-from kim_excel.xrechnung import (
+from kim_excel.documents.pdf import convert, find_soffice
+from kim_excel.documents.xrechnung import (
     CORRECTION,
     XRECHNUNG_ATTACHMENT,
     Buyer,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kim_excel.model import Severity
-from kim_excel.output import Carried
-from kim_excel.pipeline import run_settlement
-from kim_excel.record import RECORD_NAME
-from kim_excel.yearfolder import carried_notices
+from kim_excel.commands.settle import run_settlement
+from kim_excel.commands.yearfolder import carried_notices
+from kim_excel.core.model import Severity
+from kim_excel.ledger.folder import Carried
+from kim_excel.ledger.record import RECORD_NAME
 from tests.test_life import ALL, NORD, files, form, kim, put, settled, settled_output
 
 TODAY = date(2025, 3, 2)

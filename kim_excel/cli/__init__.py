@@ -1,0 +1,1 @@
+"""The command line: options, German texts, what the terminal shows."""
