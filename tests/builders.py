@@ -124,12 +124,12 @@ def per_employer(form: FormContent, employer: str) -> FormContent:
 def settled(form: FormContent, folder: Path, today: date = date(2025, 1, 10)):
     """The settlement of ``form``, read back from a real workbook: read, validate, calculate
     (without the pipeline's writing), for tests of one writer."""
-    from kim_excel.core.calculation import settle
     from kim_excel.input.validation import load_input
+    from kim_excel.ledger.life import settle_dated
 
     write(form, folder / "input" / "Abrechnung.xlsx")
     inp, _ = load_input(folder / "input", today)
-    return settle(inp)
+    return settle_dated(inp, None, today)  # no year folder: an empty date is today
 
 
 def leitweg_id(coarse: str, fine: str = "0001") -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from kim_excel.core.german import day_text
 from kim_excel.core.model import KeyBasis, Notice, Problem, Settlement
 from kim_excel.core.money import format_eur
+from kim_excel.ledger.book import Ledger, Version, amount_text, version_title
 
 
 def summary_lines(settlement: Settlement) -> list[str]:
@@ -31,6 +33,32 @@ def summary_lines(settlement: Settlement) -> list[str]:
                          f"{format_eur(abs(share.balance)):>14}   fällig am "
                          f"{share.due_date:%d.%m.%Y}")
     return lines
+
+
+def folder_lines(ledger: Ledger) -> list[str]:
+    """The state of every region of the year folder and each correction with its bills:
+    what was sent agrees with what the clerk sees (SPEC § 7)."""
+    lines = ["", f"Stand des Ordners {ledger.year}:"]
+    for region in ledger.regions.values():
+        settlement = region.settlement
+        state = bill_region_state(settlement)
+        lines.append(f"  Region {region.name}: {state}")
+        for version in region.versions[1:]:
+            lines.append(f"    {version_title(version)} vom {day_text(version.day)} "
+                         f"({bill_region_state(version)}):")
+            for bill in version.bills.values():
+                lines.append(f"      {bill.number:<26} {region.full_name(bill.partner):<22} "
+                             f"{amount_text(bill)}")
+    return lines
+
+
+def bill_region_state(version: Version) -> str:
+    if not version.is_issued:
+        return "Entwurf"
+    delivered = [b for b in version.bills.values() if b.delivered]
+    sent = f", {len(delivered)} von {len(version.bills)} versandt" if version.bills else ""
+    return f"festgeschrieben am {day_text(version.issued_on)}{sent}" if version.issued_on \
+        else f"festgeschrieben{sent}"
 
 
 def notice_lines(notices: Iterable[Notice]) -> list[str]:
