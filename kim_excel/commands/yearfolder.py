@@ -15,11 +15,16 @@ from datetime import date
 from pathlib import Path
 
 from kim_excel.core.files import write_atomically
-from kim_excel.core.model import Notice, RegionResult, Settlement, Severity, Share
-from kim_excel.core.money import ZERO
+from kim_excel.core.model import Notice, RegionResult, Settlement, Severity, Share, Terms
 from kim_excel.documents.booking import booking_csv, correction_rows, csv_bytes
-from kim_excel.documents.correction import CorrectionLetter, difference, write_correction_workbook
-from kim_excel.documents.einvoices import Amounts, embed_einvoices, write_einvoice
+from kim_excel.documents.correction import CorrectionLetter, write_correction_workbook
+from kim_excel.documents.einvoices import (
+    correction_einvoices,
+    embed_einvoices,
+    has_einvoice,
+    letter_stem,
+    write_correction_einvoices,
+)
 from kim_excel.documents.liesmich import write_liesmich
 from kim_excel.documents.overview import write_overview
 from kim_excel.documents.pool import Progress, worker_count, write_in_pool, write_partner_workbooks
@@ -144,7 +149,8 @@ def write_corrections(plan: Plan, record: Record, staging: Path, outcome: Outcom
         if correction is None:
             continue
         region = region_from_data(correction.result)
-        before = {s.party.name: s for s in region_from_data(correction.before).shares}
+        billed = region_from_data(correction.before)
+        before = {s.party.name: s for s in billed.shares}
         settlement = settlement_of(correction.context, [region])
         for share in region.partner_shares:
             letter = correction.letters.get(share.party.name)
@@ -159,23 +165,24 @@ def write_corrections(plan: Plan, record: Record, staging: Path, outcome: Outcom
                                                                gross=0 * share.gross))
             write_correction_workbook(staging / letter["file"], settlement, region, share, info)
             outcome.written.append(letter["file"])
-            xml = write_correction_einvoice(staging, settlement, region, share, info,
-                                            Path(letter["file"]).stem, correction.round)
-            if xml is not None:
-                outcome.written.append(xml.name)
+            xmls = write_correction_einvoice(staging, settlement, region, billed.terms, share,
+                                             info, Path(letter["file"]).stem)
+            outcome.written += [xml.name for xml in xmls]
 
 
 def write_correction_einvoice(staging: Path, settlement: Settlement, region: RegionResult,
-                              share: Share, info: CorrectionLetter, stem: str,
-                              round_: int) -> Path | None:
-    """The XRechnung of a correction (type 384): the differences, naming the corrected bill.
-    Advances entered after issue change no issued bill (SPEC § 7), so none are deducted."""
-
-    net, vat, gross = difference(info.before, share)
-    return write_einvoice(staging, settlement, region, share, stem, correction=round_,
-                          amounts=Amounts(net, vat, gross, ZERO, gross),
-                          preceding=(info.corrects, info.corrects_date), issue_date=info.day,
-                          due_date=info.due)
+                              billed_terms: Terms, share: Share, info: CorrectionLetter,
+                              stem: str) -> list[Path]:
+    """The XRechnung(s) of a correction (SPEC § 8): an invoice 380 or credit note 381 over the
+    difference, or, when the VAT rate changed, a storno ``<stem>_Storno.xml`` and the
+    corrected bill ``<stem>.xml``. Advances as billed (SPEC § 7)."""
+    if not has_einvoice(share):
+        return []
+    documents = correction_einvoices(
+        settlement.year, region, info.before, billed_terms, share, number=info.number,
+        corrects=info.corrects, corrects_date=info.corrects_date, issue_date=info.day,
+        due_date=info.due)
+    return write_correction_einvoices(staging, stem, documents)
 
 
 def write_rounds(year: int, record: Record, rounds: set[int], staging: Path,
@@ -206,7 +213,7 @@ def record_files(old: Record, new: Record, staging: Path, outcome: Outcome) -> N
             region_of.update({x["file"]: e_name for x in c.letters.values()})
     for name in outcome.written:
         if name.endswith((".pdf", ".xml")):  # beside its letter: the letter's region
-            region_of[name] = region_of.get(Path(name).with_suffix(".xlsx").name, "")
+            region_of[name] = region_of.get(f"{letter_stem(Path(name))}.xlsx", "")
     files = {n: f for n, f in old.files.items() if n not in outcome.remove}
     for name in outcome.written:
         files[name] = FileEntry(sha256(staging / name), region_of.get(name, ""))

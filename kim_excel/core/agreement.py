@@ -47,3 +47,8 @@ DEFAULT_VAT_NOTE = (
     "Umsatzsteuer wird nicht erhoben: Die Kostenerstattung erfolgt im Rahmen der "
     "interkommunalen Zusammenarbeit nach der Kooperationsvereinbarung (§ 2b UStG)."
 )
+
+# The agreement's own title (source 002, the 2023 agreement in force): the contract an
+# e-invoice names (BT-12, SPEC § 8).
+AGREEMENT_TITLE = ("Kooperationsvereinbarung Kommunales Case-Management in den "
+                   "kreisangehörigen Kommunen des Kreises Coesfeld")
