@@ -219,6 +219,8 @@ def build_xrechnung(data: InvoiceData) -> bytes:
     """The XRechnung 3.0 (CII) of ``data``, checked against the Factur-X EN 16931 schema."""
     xml = _document(data).serialize(schema=None)
     _factur_x_schema().assertValid(_parse(xml))
+    for attachment in data.attachments:
+        xml = add_attachment(xml, attachment)  # BG-24
     return xml
 
 
@@ -243,29 +245,11 @@ def _document(data: InvoiceData):
     agreement.buyer_reference = data.buyer.leitweg_id  # BT-10 (BR-DE-15)
     if data.contract_reference:
         agreement.contract.issuer_assigned_id = data.contract_reference  # BT-12
-    for attachment in data.attachments:
-        agreement.additional_references.add(_attachment(attachment))  # BG-24
     _seller(agreement.seller, data)
     _buyer(agreement.buyer, data.buyer)
     _settlement(doc.trade.settlement, data)
     doc.trade.items.add(_line(data))
     return doc
-
-
-def _attachment(attachment: Attachment):
-    from drafthorse.models.references import AdditionalReferencedDocument  # see _document
-
-    reference = AdditionalReferencedDocument()
-    reference.issuer_assigned_id = attachment.reference  # BT-122 (BR-52)
-    reference.type_code = SUPPORTING_DOCUMENT
-    reference.name = attachment.description  # BT-123
-    reference.attached_object = (  # BT-125: (mime code, file name, base64)
-        attachment.mime, attachment.filename, _base64(attachment.content))
-    return reference
-
-
-def _base64(content: bytes) -> str:
-    return base64.b64encode(content).decode("ascii")
 
 
 def _seller(party, data: InvoiceData) -> None:
@@ -405,11 +389,26 @@ def add_attachment(xml: bytes, attachment: Attachment) -> bytes:
             agreement.remove(old)
     before = [i for i, child in enumerate(agreement)
               if etree.QName(child).localname in BEFORE_ATTACHMENTS]
-    element = etree.fromstring(etree.tostring(_attachment(attachment).to_etree()))
-    agreement.insert(before[-1] + 1 if before else 0, element)
+    agreement.insert(before[-1] + 1 if before else 0, _attachment(attachment))
     out = etree.tostring(root, encoding="utf-8", xml_declaration=True)
     _factur_x_schema().assertValid(_parse(out))
     return out
+
+
+def _attachment(attachment: Attachment):
+    """BG-24 as ``ram:AdditionalReferencedDocument`` (elements in the schema's order)."""
+    element = etree.Element(_ram("AdditionalReferencedDocument"), nsmap={"ram": NS_CII["ram"]})
+    etree.SubElement(element, _ram("IssuerAssignedID")).text = attachment.reference  # BT-122
+    etree.SubElement(element, _ram("TypeCode")).text = SUPPORTING_DOCUMENT
+    etree.SubElement(element, _ram("Name")).text = attachment.description  # BT-123
+    binary = etree.SubElement(element, _ram("AttachmentBinaryObject"),  # BT-125
+                              mimeCode=attachment.mime, filename=attachment.filename)
+    binary.text = base64.b64encode(attachment.content).decode("ascii")
+    return element
+
+
+def _ram(name: str) -> str:
+    return f"{{{NS_CII['ram']}}}{name}"
 
 
 def remove_attachments(xml: bytes) -> bytes:
