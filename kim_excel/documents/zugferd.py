@@ -177,11 +177,15 @@ def zugferd_xmp(old: bytes | None, info: dict[str, str]) -> bytes:
             + b'\n<?xpacket end="w"?>')
 
 
+# document info entry → Dublin Core property and its RDF container (XMP part 1, 8.4)
+DUBLIN_CORE = {"/Title": ("title", "Alt"), "/Author": ("creator", "Seq"),
+               "/Subject": ("description", "Alt")}
+
+
 def _mirror_info(rdf, info: dict[str, str]) -> None:
     """PDF/A (ISO 19005-3, 6.6.3): each document info entry equals its XMP property."""
     dc = _description(rdf, "dc")
-    for key, name, kind in (("/Title", "title", "Alt"), ("/Author", "creator", "Seq"),
-                            ("/Subject", "description", "Alt")):
+    for key, (name, kind) in DUBLIN_CORE.items():
         if key in info:
             _container(dc, "dc", name, kind, info[key])
     pdf, xmp = _description(rdf, "pdf"), _description(rdf, "xmp")
