@@ -22,15 +22,18 @@ from kim_excel.commands.summaries import write_summaries
 from kim_excel.core.files import write_atomically
 from kim_excel.core.german import day_text
 from kim_excel.core.model import Notice, RegionResult, Settlement, Share
-from kim_excel.core.money import ZERO
 from kim_excel.core.references import companion, correction_booking_file
 from kim_excel.documents.booking import correction_rows, csv_bytes
 from kim_excel.documents.correction import (
     CorrectionLetter,
-    difference,
     write_correction_workbook,
 )
-from kim_excel.documents.einvoices import Amounts, embed_einvoices, write_einvoice
+from kim_excel.documents.einvoices import (
+    correction_einvoices,
+    embed_einvoices,
+    has_einvoice,
+    write_correction_einvoices,
+)
 from kim_excel.documents.pool import worker_count, write_in_pool, write_partner_workbooks
 from kim_excel.ledger.book import Bill, Kind, Ledger, Region, Version
 from kim_excel.ledger.life import SettlementPlan, Step, zero_share
@@ -118,7 +121,8 @@ def write_corrections(settlement: Settlement, region: Region, version: Version,
     written = []
     corrected = replace(settlement, settings=version.context.settings,
                         subsidy_rate=version.context.subsidy_rate, regions=(version.result,))
-    before = {s.party.name: s for s in region.billed_before(version).result.partner_shares}
+    billed = region.billed_before(version).result
+    before = {s.party.name: s for s in billed.partner_shares}
     after = {s.party.name: s for s in version.result.partner_shares}
     for bill in version.bills.values():
         if bill.kind is not Kind.CORRECTION:
@@ -130,9 +134,8 @@ def write_corrections(settlement: Settlement, region: Region, version: Version,
                                 before=was, billed_by=billed_by(region, version, bill.partner))
         write_correction_workbook(staging / bill.file, corrected, version.result, share, info)
         written.append(bill.file)
-        xml = write_correction_einvoice(staging, corrected, version.result, share, info, bill)
-        if xml is not None:
-            written.append(xml.name)
+        written += correction_xmls(staging, settlement.year, version.result,
+                                   billed, share, info, bill)
     return written
 
 
@@ -150,15 +153,20 @@ def billed_by(region: Region, version: Version, partner: str) -> str:
     return " und ".join(parts)
 
 
-def write_correction_einvoice(staging: Path, settlement: Settlement, region: RegionResult,
-                              share: Share, info: CorrectionLetter, bill: Bill) -> Path | None:
-    """The XRechnung of a correction: the differences, naming the corrected bill. Advances
-    entered after issue change no issued bill (SPEC § 7), so none are deducted."""
-    net, vat, gross = difference(info.before, share)
-    return write_einvoice(staging, settlement, region, share, Path(bill.file).stem,
-                          correction=1, amounts=Amounts(net, vat, gross, ZERO, gross),
-                          preceding=(info.corrects, info.corrects_date), issue_date=info.day,
-                          due_date=info.due, number=bill.number)
+def correction_xmls(staging: Path, year: int, region: RegionResult,
+                               billed: RegionResult, share: Share, info: CorrectionLetter,
+                               bill: Bill) -> list[str]:
+    """The XRechnung(s) of a correction (SPEC § 8): an invoice 380 or a credit note 381 over
+    the difference, or, when the VAT rate changed, a storno ``…_Storno.xml`` and the
+    corrected bill. Advances as billed: entered after issue they change no issued bill."""
+    if not has_einvoice(share):
+        return []
+    documents = correction_einvoices(
+        year, region, info.before, billed.terms, share, number=bill.number,
+        corrects=info.corrects, corrects_date=info.corrects_date, issue_date=info.day,
+        due_date=info.due)
+    return [p.name for p in write_correction_einvoices(staging, Path(bill.file).stem,
+                                                        documents)]
 
 
 def write_rounds(ledger: Ledger, rounds: set[int], staging: Path) -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from kim_excel.core.files import write_atomically
-from kim_excel.core.model import Settlement
 from kim_excel.core.references import DRAFT_FOLDER, booking_file, overview_file
 from kim_excel.documents.booking import booking_csv
 from kim_excel.documents.liesmich import FILE_NAME, write_liesmich
@@ -22,23 +21,13 @@ from kim_excel.ledger.book import Ledger
 from kim_excel.ledger.store import HISTORY_FOLDER, RECORD_NAME
 
 
-def folder_settlement(ledger: Ledger, latest: bool = True) -> Settlement:
-    """The settlement of every region of the folder: each one's current figures (``latest``)
-    or as first billed."""
-    context = ledger.context
-    return Settlement(settings=context.settings, subsidy_rate=context.subsidy_rate,
-                      subsidy_rate_is_default=context.subsidy_rate_is_default,
-                      regions=tuple(r.latest.result if latest else r.settlement.result
-                                    for r in ledger.regions.values()))
-
-
 def write_summaries(ledger: Ledger, staging: Path, folder: Path | None = None) -> list[str]:
     """Overview, Buchungsliste and LIESMICH into ``staging``; ``folder``: the year folder as
     it is (its other files are listed as the clerk's)."""
     year = ledger.year
-    write_overview(staging / overview_file(year), folder_settlement(ledger), ledger)
+    write_overview(staging / overview_file(year), ledger.settlement(), ledger)
     write_atomically(staging / booking_file(year),
-                     booking_csv(folder_settlement(ledger, latest=False)))
+                     booking_csv(ledger.settlement(latest=False)))
     write_liesmich(staging, ledger, ledger.notices, others_in(folder, ledger))
     return [overview_file(year), booking_file(year), FILE_NAME]
 

@@ -69,3 +69,9 @@ def default_vat_note(year: int) -> str:
     True
     """
     return VAT_NOTE_OLD_RULE if year <= LAST_YEAR_OLD_VAT_RULE else VAT_NOTE_2B
+
+
+# The agreement's own title (source 002, the 2023 agreement in force): the contract an
+# e-invoice names (BT-12, SPEC § 8).
+AGREEMENT_TITLE = ("Kooperationsvereinbarung Kommunales Case-Management in den "
+                   "kreisangehörigen Kommunen des Kreises Coesfeld")

@@ -450,3 +450,17 @@ def check_settlement(settlement: Settlement, inp: SettlementInput) -> None:
                 fail(f"{share.party.name} appears twice")
             seen.add(share.party.name)
             check_bill(share, settlement.year, region.wind_down, fail)
+
+
+def contained_vat(advances: Decimal, vat_rate: Decimal) -> Decimal:
+    """The VAT contained in advances paid gross (§ 14 Abs. 5 Satz 2 UStG: a final bill after
+    advances deducts them and the VAT they contain): ``round(A × r / (1 + r), 2)``,
+    commercially rounded like every amount (R8). The letter and the e-invoice both call it.
+
+    >>> rate = Decimal("0.19")
+    >>> contained_vat(Decimal("6000.00"), rate), contained_vat(Decimal("0.06"), rate)
+    (Decimal('957.98'), Decimal('0.01'))
+    >>> contained_vat(Decimal("6000.00"), Decimal(0)), contained_vat(Decimal("-119.00"), rate)
+    (Decimal('0.00'), Decimal('-19.00'))
+    """
+    return round_cents(Fraction(advances) * Fraction(vat_rate) / (1 + Fraction(vat_rate)))

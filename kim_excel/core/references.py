@@ -37,10 +37,19 @@ def correction_file(year: int, partner: str, round_: int) -> str:
     return f"Korrektur_{year}_{ascii_name(partner)}_{round_}.xlsx"
 
 
+STORNO = "_Storno"
+
+
 def storno_file(correction: str) -> str:
     """The credit note that cancels a bill before a change of VAT (SPEC § 8):
     ``Korrektur_2024_Olfen_1.xlsx`` → ``Korrektur_2024_Olfen_1_Storno.xml``."""
-    return f"{Path(correction).stem}_Storno.xml"
+    return f"{Path(correction).stem}{STORNO}.xml"
+
+
+def document_of(name: str) -> str:
+    """The letter a companion file belongs to: ``Korrektur_2024_Olfen_1_Storno.xml`` and
+    ``Korrektur_2024_Olfen_1.pdf`` → ``Korrektur_2024_Olfen_1.xlsx``."""
+    return f"{Path(name).stem.removesuffix(STORNO)}.xlsx"
 
 
 def plan_file(year: int) -> str:

@@ -22,6 +22,7 @@ from kim_excel.core.references import (
     correction_booking_file,
     overview_file,
 )
+from kim_excel.documents.einvoices import einvoice_lines
 from kim_excel.ledger.book import (
     Bill,
     Kind,
@@ -61,6 +62,8 @@ def liesmich_text(ledger: Ledger, notices: list[str], others: list[str]) -> str:
     ]
     for region in ledger.regions.values():
         lines += region_lines(ledger, region)
+    letters = {b.partner: b.file for _, _, b in ledger.bills() if b.kind is Kind.LETTER}
+    lines += einvoice_lines(ledger.settlement(), letters)  # SPEC § 8: who got one, who not
     lines += summary_file_lines(ledger)
     if ledger.released or others:
         lines += ["", "Eigene Dateien (kim-excel ändert und verwaltet sie nicht):"]
@@ -139,10 +142,6 @@ def summary_file_lines(ledger: Ledger) -> list[str]:
         name = correction_booking_file(year, number)
         if name in ledger.files:
             lines += [name, f"      Die Differenzen der Korrektur Nr. {number} zum Buchen."]
-    if any(n.endswith(".xml") for n in ledger.files):
-        lines += ["Abrechnung_….xml, Korrektur_….xml",
-                  "      E-Rechnungen (XRechnung) an Partnerkommunen mit Leitweg-ID; mit „--pdf“",
-                  "      steckt sie auch im PDF (ZUGFeRD)."]
     return lines
 
 

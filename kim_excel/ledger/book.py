@@ -29,7 +29,7 @@ from decimal import Decimal
 from enum import Enum
 
 from kim_excel.core.german import day_text, format_eur
-from kim_excel.core.model import Party, RegionResult, Settings, Share
+from kim_excel.core.model import Party, RegionResult, Settings, Settlement, Share
 from kim_excel.core.names import fold
 
 ZERO = Decimal("0.00")
@@ -277,6 +277,15 @@ class Ledger:
     @property
     def is_empty(self) -> bool:
         return not self.regions
+
+    def settlement(self, latest: bool = True) -> Settlement:
+        """The settlement of every region of the folder: each one's current figures
+        (``latest``: after its corrections) or as first billed."""
+        context = self.context
+        return Settlement(settings=context.settings, subsidy_rate=context.subsidy_rate,
+                          subsidy_rate_is_default=context.subsidy_rate_is_default,
+                          regions=tuple(r.latest.result if latest else r.settlement.result
+                                        for r in self.regions.values()))
 
     def bills(self) -> list[tuple[Region, Version, Bill]]:
         return [(r, v, b) for r in self.regions.values() for v, b in r.bills()]

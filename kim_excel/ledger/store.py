@@ -27,7 +27,12 @@ from typing import Any
 from kim_excel.core.errors import LedgerError
 from kim_excel.core.german import day_text
 from kim_excel.core.model import RegionResult, Share
-from kim_excel.core.references import SETTLEMENT_FILE, invoice_number, own_file_pattern
+from kim_excel.core.references import (
+    SETTLEMENT_FILE,
+    document_of,
+    invoice_number,
+    own_file_pattern,
+)
 from kim_excel.ledger.book import (
     Bill,
     Context,
@@ -259,10 +264,10 @@ def migrate_v1(data: dict, folder: Path) -> Ledger:
                     if data.get("settings") else None, regions=regions)
     owners = {b.file: b.number for _, _, b in ledger.bills()}
     ledger.files = {n: FileEntry(f["sha256"], f.get("region", ""),
-                                 owners.get(f"{Path(n).stem}.xlsx", ""))
+                                 owners.get(document_of(n), ""))
                     for n, f in data["files"].items()}
     ledger.drafts = {n: FileEntry(f["sha256"], f.get("region", ""),
-                                  owners.get(f"{Path(n).stem}.xlsx", ""))
+                                  owners.get(document_of(n), ""))
                      for n, f in data.get("drafts", {}).items()}
     by_file = {b.file: b for _, _, b in ledger.bills()}
     for line in log:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from kim_excel.core.files import write_atomically
 from kim_excel.core.model import Notice, Severity
-from kim_excel.core.references import SEND_LOG, correction_booking_file
+from kim_excel.core.references import SEND_LOG, correction_booking_file, document_of
 from kim_excel.ledger.book import FileEntry, Ledger
 from kim_excel.ledger.folder import Carried, carry_over, output_lock, recover, staged_folder
 from kim_excel.ledger.sendlog import log_bytes, log_entries
@@ -97,8 +97,7 @@ class Transaction:
         owners = {b.file: b.number for _, _, b in ledger.bills()}
         for name in self.written:
             files[name] = FileEntry(sha256(staging / name), region_of(ledger, name),
-                                    owners.get(f"{Path(name).stem}.xlsx", "")
-                                    or owners.get(name, ""))
+                                    owners.get(document_of(name), ""))
         ledger.files = files
         self._drop_stale_drafts(staging)
         hand = {n for n in self._remove if (self.folder / n).is_file() and self.changed_by_hand(n)}
@@ -176,18 +175,13 @@ class Transaction:
 
 def attachment_names(ledger: Ledger, document: str) -> list[str]:
     """The files that go out with a letter: the workbook, its XRechnung(s), its PDF."""
-    stem = Path(document).stem
-    return [document, *sorted(n for n in ledger.files if Path(n).stem in (stem, f"{stem}_Storno")
-                              and n != document and n.endswith((".xml", ".pdf")))]
+    return [document, *sorted(n for n in ledger.files if n != document
+                              and n.endswith((".xml", ".pdf")) and document_of(n) == document)]
 
 
 def region_of(ledger: Ledger, name: str) -> str:
-    stem = Path(name).stem.removesuffix("_Storno")
-    for region in ledger.regions.values():
-        for _, bill in region.bills():
-            if Path(bill.file).stem == stem:
-                return region.name
-    return ""
+    found = ledger.bill_of_file(document_of(name))
+    return found[0].name if found else ""
 
 
 def carried_notices(done: Carried) -> list[Notice]:
