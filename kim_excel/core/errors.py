@@ -40,3 +40,15 @@ class InvariantViolation(AssertionError):
 
 class MailError(KimError):
     """Mailing cannot start: stale or missing settlement files, bad SMTP settings."""
+
+
+class StatementError(KimError):
+    """Bank statements that cannot be used; every bad file is listed, and nothing is recorded
+    from the run, its good statements included (SPEC § 9)."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self):  # crosses from a worker process with its problems intact
+        return type(self), (self.problems,)
