@@ -19,7 +19,6 @@ from lxml import etree
 from kim_excel.core.bank import EntryStatus
 from kim_excel.core.errors import StatementError
 from kim_excel.input import statements as reader
-from kim_excel.input.mt940 import german_iban
 from kim_excel.input.statements import read_statements
 from kim_excel.input.unzip import Limits
 from tests.builders import example_2024
@@ -34,10 +33,10 @@ from tests.statements import (
     camt,
     edited,
     mt940,
-    swift_text,
     write,
     write_zip,
 )
+from tests.test_unzip import encrypted_zip
 
 D = Decimal
 MB = 1024 * 1024
@@ -132,22 +131,6 @@ def test_the_schema_check_sees_a_line_longer_than_140_characters():
     assert not schema("053", "08").validate(etree.fromstring(broken))
 
 
-def test_the_mt940_builder_cuts_subfields_and_lines_as_banks_do():
-    data = mt940(ACCOUNT, payments()).decode("ascii")
-    lines = data.split("\r\n")
-    assert max(len(line) for line in lines) == 65
-    assert ":25:37040044/0532013000" in lines  # Bankleitzahl/Kontonummer, as older files
-    details = "".join(lines[lines.index(":61:2403040301C80,50NTRFNONREF//BR-0002") + 1:
-                            lines.index(":61:2403010301D99,00NTRFNONREF//BR-0003")])
-    assert "?20EREF+NOTPROVIDED?21SVWZ+Abrechnung Eigenanteil?22 KIM 2024" in details
-    assert details.count("SVWZ+") == 1
-    assert ":61:2403010301RC80,50NTRFNONREF//BR-0004" in lines
-
-
-def test_mt940_text_is_ascii_with_umlauts_transliterated():
-    assert swift_text("Lüdinghausen Straße Ärger? & Co") == "Luedinghausen Strasse Aerger. . Co"
-
-
 # ------------------------------------------------------------------ the same payment, any format
 
 
@@ -162,59 +145,6 @@ def test_each_camt_kind_and_version_gives_the_payments_as_made(tmp_path, kind, v
         f"{ACCOUNT.iban}:BR-000{n}" for n in (1, 2, 3, 4)]
     assert [e.position for e in statement.entries] == [1, 2, 3, 4]
     assert {e.source for e in statement.entries} == {f"camt{kind}_{version}.xml"}
-
-
-def test_mt940_gives_the_same_payments(tmp_path):
-    [statement] = read_statements([write(tmp_path / "umsaetze.sta", mt940(ACCOUNT, payments()))])
-    assert (statement.kind, statement.version) == ("MT940", "")
-    assert statement.account == ACCOUNT.iban  # from Bankleitzahl/Kontonummer in :25:
-    assert [essentials(e) for e in statement.entries] == [expected(p) for p in payments()]
-    # MT940 promises no unique reference: its identities are statement and position.
-    assert statement.identity == "STARTUMSE/00001/001/2024-03-01"
-    assert [e.identity for e in statement.entries] == [
-        f"{ACCOUNT.iban}/STARTUMSE/00001/001/2024-03-01/{n}" for n in (1, 2, 3, 4)]
-
-
-def test_mt940_with_the_iban_in_25_and_umlauts_sent_transliterated(tmp_path):
-    payment = Payment(D("10.00"), DAY, "Stadt Lüdinghausen", OLFEN, "Gebühr für März")
-    data = mt940(ACCOUNT, [payment], iban_in_25=True)
-    [entry] = read_statements([write(tmp_path / "a.mt940", data)])[0].entries
-    assert (entry.account, entry.name, entry.text) == (
-        ACCOUNT.iban, "Stadt Luedinghausen", "Gebuehr fuer Maerz")
-
-
-def test_mt940_in_windows_1252_keeps_its_umlauts(tmp_path):
-    data = mt940(ACCOUNT, [Payment(D("10.00"), DAY, "Stadt Olfen", OLFEN, "Gebuehr")])
-    data = data.replace(b"Gebuehr", "Gebühr".encode("cp1252"))
-    [entry] = read_statements([write(tmp_path / "a.txt", data)])[0].entries
-    assert entry.text == "Gebühr"
-
-
-def test_an_mt940_statement_in_parts_gives_one_statement_per_part(tmp_path):
-    first = mt940(ACCOUNT, payments()[:2], number="00007/001").replace(b":62F:", b":62M:")
-    rest = mt940(replace(ACCOUNT, opening=D("11330.50")), payments()[2:],
-                 number="00007/002").replace(b":60F:", b":60M:")
-    one, two = read_statements([write(tmp_path / "a.sta", first + rest)])
-    assert (one.identity, two.identity) == ("STARTUMSE/00007/001/2024-03-01",
-                                            "STARTUMSE/00007/002/2024-03-01")
-    assert (one.closing, two.opening, two.closing) == (D("11330.50"), D("11330.50"),
-                                                       D("11151.00"))
-    assert [e.amount for e in two.entries] == [D("-99.00"), D("-80.50")]
-    assert len({e.identity for e in one.entries + two.entries}) == 4
-
-
-def test_mt940_free_text_without_subfields_is_the_verwendungszweck(tmp_path):
-    data = mt940(ACCOUNT, payments()[:1]).decode("ascii").split("\r\n")
-    start = next(i for i, line in enumerate(data) if line.startswith(":86:"))
-    data[start:start + 3] = [":86:Rechnung 2024-Nord-Nordkirchen", " Kassenzeichen KIM-2024"]
-    [entry] = read_statements([write(tmp_path / "a.sta", "\r\n".join(data).encode())])[0].entries
-    assert entry.remittance == ("Rechnung 2024-Nord-Nordkirchen Kassenzeichen KIM-2024",)
-    assert (entry.name, entry.iban, entry.end_to_end) == ("", "", "")
-
-
-def test_german_iban_from_bank_code_and_account_number():
-    assert german_iban("37040044", "532013000") == "DE89370400440532013000"
-    assert german_iban("40154530", "123456") == "DE26401545300000123456"
 
 
 # ------------------------------------------------------------------ German specifics
@@ -304,6 +234,10 @@ def test_a_report_without_balances_is_not_checked(tmp_path):
                                           balances=("ITBD",))])
     assert report.opening is None and report.closing is None
     assert report.balance_ok is None
+    [report] = read_statements([camt_file(tmp_path, "052", "02", payments(),
+                                          balances=("PRCD", "CLBD"))])
+    assert (report.opening, report.closing, report.balance_ok) == (
+        D("10000.00"), D("11151.00"), True)  # the previous day's closing opens it
 
 
 def test_an_entry_without_details_is_one_entry_with_its_additional_information(tmp_path):
@@ -612,13 +546,6 @@ def test_a_file_full_of_errors_names_ten_and_counts_the_rest(tmp_path):
     assert lines[10] == "usd.xml: Datei: … und 3 weitere Fehler in derselben Datei."
 
 
-def test_an_unreadable_mt940_field_is_refused_with_its_line(tmp_path):
-    data = mt940(ACCOUNT, payments()).replace(b":61:2403010301D99,00", b":61:24XX01D99,00")
-    assert refusal([write(tmp_path / "a.sta", data)]) == [
-        "a.sta: Zeile 15: Das Feld :61: ist nicht im MT940-Format und kann nicht gelesen "
-        "werden (24XX01D99,00NTRFNONREF//BR-0003)."]
-
-
 def test_a_damaged_zip_is_refused(tmp_path):
     good = write_zip(tmp_path / "gut.zip", {"a.xml": camt("053", "08", ACCOUNT, payments())})
     cut = write(tmp_path / "abgeschnitten.zip", good.read_bytes()[:-40])
@@ -630,6 +557,12 @@ def test_a_damaged_zip_is_refused(tmp_path):
                "abrufen.")
     assert refusal([cut, damaged]) == [f"abgeschnitten.zip: Datei: {message}",
                                        f"kaputt.zip: Datei: {message}"]
+
+
+def test_an_encrypted_zip_is_refused(tmp_path):
+    assert refusal([encrypted_zip(tmp_path / "geheim.zip")]) == [
+        "geheim.zip: Datei: Das ZIP-Archiv ist mit einem Kennwort verschlüsselt und kann nicht "
+        "gelesen werden. Bitte die Kontoauszüge ohne Kennwort abrufen."]
 
 
 def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
@@ -716,7 +649,16 @@ def test_a_statement_of_10000_entries_reads_in_a_few_seconds_at_most(tmp_path):
         timings.append(time.process_time() - started)
         assert len(statement.entries) == 10_000 and statement.balance_ok
         assert len({e.identity for e in statement.entries}) == 10_000
+    # One batch of 10,000 payments, detailed by a camt.054 (quadratic pairing would show).
+    big = Batch(tuple(many_payments(10_000)), bank_reference="SAMMLER-1")
+    day = camt_file(tmp_path, "053", "08", [big], "053.xml")
+    details = camt_file(tmp_path, "054", "08", [big], "054.xml", statement_id="NTF-1")
+    started = time.process_time()
+    statement, notification = read_statements([day, details])
+    timings.append(time.process_time() - started)
+    assert statement.entries == notification.entries and len(statement.entries) == 10_000
     print(f"10,000 entries ({path.stat().st_size // 1024} KB): XML {timings[0]:.2f} s, "
-          f"ZIP ({archive.stat().st_size // 1024} KB) {timings[1]:.2f} s processor time")
+          f"ZIP ({archive.stat().st_size // 1024} KB) {timings[1]:.2f} s; a batch of 10,000 "
+          f"with its camt.054 {timings[2]:.2f} s processor time")
     assert max(timings) < 5.0
 

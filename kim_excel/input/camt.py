@@ -17,6 +17,7 @@ Glossary:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -135,7 +136,8 @@ def parse_xml(data: bytes) -> etree._Element:
     if PROLOG_DOCTYPE.match(head.removeprefix(b"\xef\xbb\xbf")):
         raise Refused(FILE, DOCTYPE_MESSAGE)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False, remove_comments=True, remove_pis=True)
+                             huge_tree=False, remove_comments=True, remove_pis=True,
+                             collect_ids=False)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -400,11 +402,11 @@ class _Reader:
     def transactions(self, transactions, facts: _Entry, before: int) -> list[BankEntry]:
         single = len(transactions) == 1
         own = [self.text(tx, "Refs/AcctSvcrRef") for tx, _ in transactions]  # transaction's
-        keys = [ref or facts.reference for ref in own]
+        shares = Counter(ref or facts.reference for ref in own)
         made = []
         for index, ((tx, place), ref) in enumerate(zip(transactions, own, strict=True), 1):
             amount = facts.amount if single else self.transaction_amount(tx, place, facts)
-            shared = keys.count(keys[index - 1]) > 1
+            shared = shares[ref or facts.reference] > 1
             made.append(self.transaction(tx, facts, amount, before + index, ref,
                                          self.identity(facts, ref, index if shared else 0)))
         if not single:

@@ -6,10 +6,24 @@ in them (camt.052/.053/.054 as XML or as the bank's ZIP, MT940) and returns one
 Every file is read before anything is decided: one :class:`StatementError` lists every bad file,
 and a run that meets one is refused as a whole.
 
-Nothing is deduplicated here; the ledger records each entry once by its identity (see
-``camt.py`` for how identities stay stable). The one exception is the batch rule: a camt.054
-that details a batch entry of a camt.053 (or .052) replaces that entry in the statement by its
-transactions, so the batch is never counted beside them.
+Identities (:attr:`BankEntry.identity`) are made from what the bank wrote, never from when or
+how often a file was read, so the same entry gets the same identity in every file it appears
+in (tests/test_statements.py reads each case):
+
+- camt with a bank reference: ``<account>:<AcctSvcrRef>`` (the transaction's, else the
+  entry's), plus ``#<n>`` (the transaction's place in the entry) when several transactions
+  share it. A camt.052 of the morning and the camt.053 of the day carry the same references,
+  so their entries meet; the account keeps two banks' references apart.
+- camt without one, and every MT940 (whose bank reference no bank promises to be unique):
+  ``<account>/<statement id>/<n>``, the entry's position in its statement; stable when the
+  same statement is read again, distinct for two equal payments.
+- A reference the bank repeats within one statement gets ``~2``, ``~3`` in statement order, so
+  two entries never share an identity.
+
+Nothing is deduplicated here; the ledger records each entry once by its identity. The one
+exception is the batch rule: a camt.054 that details a batch entry of a camt.053 (or .052)
+replaces that entry in the statement by its transactions, so the batch is never counted beside
+them.
 
 Glossary: Kontoauszug (statement), Sammelbuchung (batch entry: one entry for several payments),
 Sammlerauflösung (camt.054: the payments behind a batch entry).
