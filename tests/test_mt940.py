@@ -4,8 +4,13 @@ the same payments as camt gives them. The builder is ``tests/statements.py``."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from decimal import Decimal
+
+import pytest
 
 from kim_excel.input.mt940 import german_iban
 from kim_excel.input.statements import read_statements
@@ -97,3 +102,25 @@ def test_an_unreadable_mt940_field_is_refused_with_its_line(tmp_path):
     assert refusal([write(tmp_path / "a.sta", data)]) == [
         "a.sta: Zeile 15: Das Feld :61: ist nicht im MT940-Format und kann nicht gelesen "
         "werden (24XX01D99,00NTRFNONREF//BR-0003)."]
+
+
+def test_a_truncated_statement_misses_its_closing_balance(tmp_path):
+    data = mt940(ACCOUNT, payments())
+    cut = data[:data.index(b":62F:")]
+    assert refusal([write(tmp_path / "halb.sta", cut)]) == [
+        "halb.sta: Zeile 1: Der Endsaldo (:62F:) fehlt; die Datei ist unvollständig."]
+
+
+@pytest.mark.slow  # a fresh process: about 1.4 s
+def test_what_the_package_logs_about_a_bad_field_stays_off_the_terminal(tmp_path):
+    bad = mt940(ACCOUNT, payments()).replace(b":61:2403010301D99,00", b":61:24XX01D99,00")
+    path = write(tmp_path / "a.sta", bad)
+    script = ("import sys; from pathlib import Path; "
+              "from kim_excel.input.statements import read_statements\n"
+              "try: read_statements([Path(sys.argv[1])])\n"
+              "except Exception as exc: print(type(exc).__name__)")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
+                          text=True, timeout=60)
+    assert (done.stdout, done.stderr) == ("StatementError\n", "")
+    assert time.perf_counter() - started < 5

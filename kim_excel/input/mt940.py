@@ -15,6 +15,7 @@ Bankleitzahl/Kontonummer (the account before IBAN, still in ``:25:`` of older fi
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -34,6 +35,9 @@ from kim_excel.input.bankfiles import (
     problem,
 )
 
+# The package logs every field it cannot parse; we report those ourselves, in German. Without
+# a handler of its own, Python would print them to the clerk's terminal.
+logging.getLogger("mt940").addHandler(logging.NullHandler())
 # Every fix the package offers, among them ?31 as the IBAN, RC signed as the debit it is,
 # :86: of any length and a leading byte-order mark dropped.
 OPTIONS = mt940.Options.all()
