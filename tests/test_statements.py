@@ -400,11 +400,18 @@ def test_a_zip_of_statements_as_the_bank_hands_it_out(tmp_path):
         "2024-03-01_053.xml": camt("053", "08", ACCOUNT, [payments()[0], batch()]),
         "2024-03-01_054.xml": camt("054", "08", ACCOUNT, [batch()]),
         "__MACOSX/._2024-03-01_053.xml": b"\x00\x05\x16\x07",
+        "2024-03-01_Kontoauszug.pdf": b"%PDF-1.7",
         "Ordner/": b""})
     statement, notification = read_statements([archive])
     assert statement.source == "auszuege.zip/2024-03-01_053.xml"
     assert notification.entries[0].source == "auszuege.zip/2024-03-01_054.xml"
     assert [e.amount for e in statement.entries] == [D("1250.00"), D("400.00"), D("350.00")]
+
+
+def test_a_zip_without_a_statement_is_refused(tmp_path):
+    archive = write_zip(tmp_path / "auszug.zip", {"Kontoauszug.pdf": b"%PDF-1.7"})
+    assert refusal([archive]) == [
+        "auszug.zip: Datei: Das ZIP-Archiv enthält keinen Kontoauszug."]
 
 
 def test_a_folder_means_every_statement_in_it_sorted_by_name(tmp_path):

@@ -186,8 +186,11 @@ def read_zip(path: Path, source: str) -> tuple[list[CamtStatement | Statement], 
 
 
 def _is_statement_member(info: zipfile.ZipInfo) -> bool:
+    """What a folder would read: statement files, not hidden ones, not the PDF of the same
+    statement some banks pack beside the XML."""
     name = info.filename.rsplit("/", 1)[-1]
-    return not (info.filename.startswith("__MACOSX/") or name.startswith((".", "~$")))
+    return (Path(name).suffix.lower() in STATEMENT_SUFFIXES
+            and not info.filename.startswith("__MACOSX/") and not name.startswith((".", "~$")))
 
 
 def _at_file(source: str, message: str) -> Problem:
