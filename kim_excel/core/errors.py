@@ -45,3 +45,15 @@ class MailError(KimError):
 class LedgerError(KimError):
     """The year folder's record is missing, damaged or older than the folder: no command may
     change the folder until the clerk restores it (SPEC § 7)."""
+
+
+class StatementError(KimError):
+    """Bank statements that cannot be used; every bad file is listed, and nothing is recorded
+    from the run, its good statements included (SPEC § 9)."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self):  # crosses from a worker process with its problems intact
+        return type(self), (self.problems,)

@@ -24,6 +24,7 @@ from kim_excel.input.extent import (
     column_letter,
 )
 from kim_excel.input.ods import check_ods_extent
+from kim_excel.input.unzip import inflate
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
 # A valid input form unpacks to well under 1 MB; anything near this is not a form.
@@ -292,7 +293,7 @@ def check_members(path: Path, infos: list[zipfile.ZipInfo], where: CellRef) -> N
                 crc = 0
                 size = 0
                 tail = b""
-                for chunk in _inflate(handle, info, limit - total):
+                for chunk in inflate(handle, info, limit - total):
                     total += len(chunk)
                     size += len(chunk)
                     if total > limit:
@@ -313,55 +314,6 @@ def check_members(path: Path, infos: list[zipfile.ZipInfo], where: CellRef) -> N
     if total > 1024 * 1024 and total / max(1, packed) > MAX_COMPRESSION_RATIO:
         raise UnreadableWorkbook(Problem(
             BOMB_MESSAGE.format(limit=total // (1024 * 1024)).replace("mehr als ", ""), where))
-
-
-CHUNK = 64 * 1024
-
-
-def _inflate(handle, info: zipfile.ZipInfo, budget: int) -> Iterator[bytes]:
-    """The real unpacked bytes of one member, read from its local header on, in chunks.
-
-    The sizes in the zip directory are not trusted: a deflate stream is inflated until it
-    ends (or the budget is exceeded), which is what any other reader would do too.
-    """
-    import struct
-    import zlib
-
-    handle.seek(info.header_offset)
-    header = handle.read(30)
-    if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise ValueError("bad local header")
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    handle.seek(info.header_offset + 30 + name_len + extra_len)
-    remaining = info.compress_size
-    if info.compress_type == zipfile.ZIP_STORED:
-        while remaining > 0:
-            chunk = handle.read(min(CHUNK, remaining))
-            if not chunk:
-                raise ValueError("truncated")
-            remaining -= len(chunk)
-            yield chunk
-        return
-    if info.compress_type != zipfile.ZIP_DEFLATED:
-        raise ValueError("unsupported compression")
-    inflater = zlib.decompressobj(-15)
-    produced = 0
-    pending = b""
-    while not inflater.eof:
-        if not pending and remaining > 0:
-            pending = handle.read(min(CHUNK, remaining))
-            if not pending:
-                raise ValueError("truncated")
-            remaining -= len(pending)
-        out = inflater.decompress(pending, CHUNK)
-        pending = inflater.unconsumed_tail
-        if not out and not pending and remaining <= 0 and not inflater.eof:
-            raise ValueError("truncated deflate stream")
-        if out:
-            produced += len(out)
-            yield out
-            if produced > budget:
-                return
 
 
 def scan_sheets(path: Path, sheet_names: list[str]) -> dict[str, set[str]]:
