@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -17,7 +18,8 @@ from kim_excel.cli import texts as cli_texts
 from kim_excel.cli.terminal import folder_lines, notice_lines, problem_lines, summary_lines
 from kim_excel.core.dates import parse_german_date
 from kim_excel.core.errors import InputError, KimError
-from kim_excel.core.german import count, thousands, yes_no_word
+from kim_excel.core.german import count, german_number_text, thousands, yes_no_word
+from kim_excel.core.money import money
 from kim_excel.core.references import SEND_LOG
 
 cli_texts.install()
@@ -58,6 +60,22 @@ class GermanDate(click.ParamType):
         if not 2000 <= result.year <= 2100:
             raise CliError(f"{option}: „{value}“ liegt nicht zwischen 2000 und 2100.")
         return result
+
+
+class Amount(click.ParamType):
+    """An amount in euros as people write it: ``12,50``, ``1.234,56``, ``12.5``."""
+
+    name = "BETRAG"
+
+    def convert(self, value, param, ctx) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        option = param.opts[0] if param and param.opts else "Betrag"
+        try:
+            return money(german_number_text(str(value).strip()))
+        except (ValueError, ArithmeticError):
+            raise CliError(f"{option}: „{value}“ ist kein Betrag; erwartet z. B. 1.234,56.") \
+                from None
 
 
 class Months(click.ParamType):
@@ -403,6 +421,65 @@ def festschreiben(jahr: int, region: str | None, ausgabe: Path, ja: bool) -> Non
         echo_lines(f"  {line}" for line in issue_folder(ausgabe, jahr, region, date.today()))
     except KimError as exc:
         fail(exc)
+
+
+@main.command()
+@click.option("--jahr", type=int, required=True, metavar="JAHR",
+              help="Abrechnungsjahr, dessen Rechnungen bezahlt werden.")
+@AUSGABE
+@click.option("--erinnern", is_flag=True,
+              help="Für Überfälliges eine Zahlungserinnerung schreiben (versenden verschickt sie).")
+@click.option("--karenz", type=click.IntRange(min=0, max=365), default=14, show_default=True,
+              metavar="TAGE", help="Tage nach der Fälligkeit, bevor erinnert wird.")
+@click.option("--mindestbetrag", type=Amount(), default="10", show_default=True,
+              metavar="EURO", help="Keine Erinnerung unter diesem offenen Betrag.")
+@click.argument("kontoauszug", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True))
+def zahlungen(jahr: int, ausgabe: Path, erinnern: bool, karenz: int, mindestbetrag,
+              kontoauszug: tuple[Path, ...]) -> None:
+    """Kontoauszüge lesen (camt.052/.053/.054, ZIP, MT940): was ist bezahlt, was offen?
+
+    KONTOAUSZUG: Dateien oder Ordner. Jede Buchung wird einmal erfasst; derselbe Auszug
+    zweimal ändert nichts. Ergebnis: <ausgabe>/<J>/Zahlungen_<J>.xlsx.
+    """
+    from kim_excel.commands.payments import run_payments  # only this command's modules
+
+    try:
+        run = run_payments(ausgabe, jahr, list(kontoauszug), date.today(), erinnern, karenz,
+                           mindestbetrag)
+    except KimError as exc:
+        fail(exc)
+    echo_lines(run.lines)
+    click.echo("")
+    click.echo(f"{count(len(run.written), 'Datei', 'Dateien')} geschrieben nach "
+               f"{ausgabe / str(jahr)}/")
+
+
+@main.command()
+@click.option("--jahr", type=int, required=True, metavar="JAHR", help="Abrechnungsjahr.")
+@AUSGABE
+@click.option("--aufheben", is_flag=True,
+              help="Die Zuordnung von Hand der BUCHUNG aufheben (dann gelten die Regeln).")
+@click.argument("buchung")
+@click.argument("rechnungsnummer", required=False)
+@click.argument("betrag", required=False, type=Amount())
+def zuordnen(jahr: int, ausgabe: Path, aufheben: bool, buchung: str,
+             rechnungsnummer: str | None, betrag) -> None:
+    """Eine Buchung von Hand einer Rechnung zuordnen (auch teilweise, mit BETRAG).
+
+    BUCHUNG ist die Nummer aus Zahlungen_<J>.xlsx (z. B. B17). Mehrere Aufrufe teilen eine
+    Buchung auf mehrere Rechnungen auf; --aufheben nimmt die Zuordnung zurück.
+    """
+    from kim_excel.commands.payments import run_assignment  # only this command's modules
+
+    if not aufheben and not rechnungsnummer:
+        raise click.UsageError("Bitte die RECHNUNGSNUMMER angeben (oder --aufheben).")
+    try:
+        lines = run_assignment(ausgabe, jahr, buchung, rechnungsnummer, betrag, date.today(),
+                               undo=aufheben)
+    except KimError as exc:
+        fail(exc)
+    echo_lines(lines)
 
 
 @main.command()

@@ -46,6 +46,7 @@ from kim_excel.core.files import os_reason, write_atomically
 from kim_excel.core.german import day_text, format_eur, iban_groups
 from kim_excel.core.model import Party, RegionResult, Share
 from kim_excel.core.references import draft_file, payment_reference
+from kim_excel.documents.reminder import NO_FEES
 from kim_excel.input.validation import load_input
 from kim_excel.ledger.book import (
     Bill,
@@ -53,6 +54,7 @@ from kim_excel.ledger.book import (
     Kind,
     Ledger,
     Region,
+    Reminder,
     Sending,
     SendResult,
     Version,
@@ -85,7 +87,7 @@ class MailItem:
     """One bill's mail, before it has a recipient for this run."""
 
     bill: Bill
-    version: Version
+    version: Version | None  # None for a reminder: it is no version of the figures
     region: Region
     partner: Party
     employer: Party
@@ -141,6 +143,8 @@ def prepare_mailing(change: Transaction, today: date, sender: str = "",
         check_input(eingang, ledger, today)
     items = [mail_item(change, region, version, bill, sender)
              for region, version, bill in ledger.bills()]
+    items += [reminder_item(change, region, reminder, sender)
+              for region, reminder in ledger.reminders()]
     return Mailing(change, tuple(items))
 
 
@@ -165,10 +169,10 @@ def check_input(eingang: Path, ledger: Ledger, today: date) -> None:
         raise MailError(f"{STALE}.\n" + "\n".join(f"  – {d}" for d in differences))
 
 
-def mail_item(change: Transaction, region: Region, version: Version, bill: Bill,
-              sender: str) -> MailItem:
-    folder, ledger = change.folder, change.ledger
-    names = attachment_names(ledger, bill.file)
+def files_of(change: Transaction, bill: Bill) -> tuple[tuple[Attachment, ...], str]:
+    """The attachments of a bill, and why they are not what kim-excel wrote (or "")."""
+    folder = change.folder
+    names = attachment_names(change.ledger, bill.file)
     missing = [n for n in names if not (folder / n).is_file()]
     edited = [n for n in names if n not in missing and change.changed_by_hand(n)]
     changed = ""
@@ -177,7 +181,28 @@ def mail_item(change: Transaction, region: Region, version: Version, bill: Bill,
     elif edited:
         changed = (f"{', '.join(edited)} wurde nach dem Schreiben von Hand geändert – "
                    f"kim-excel versendet nur, was es selbst geschrieben hat")
-    attachments = tuple(read_attachment(folder / n) for n in names if n not in missing)
+    return tuple(read_attachment(folder / n) for n in names if n not in missing), changed
+
+
+def reminder_item(change: Transaction, region: Region, reminder: Reminder,
+                  sender: str) -> MailItem:
+    bill = reminder.bill
+    attachments, changed = files_of(change, bill)
+    partner = region.party(bill.partner)
+    employer = region.latest.result.employer
+    sender_address, reply_to = sender_of(employer, sender)
+    text = reminder_body(change.ledger, region, reminder, partner, attachments)
+    title = (f"Zahlungserinnerung {bill.number} – Kommunales Case-Management "
+             f"{change.ledger.year} – {partner.full_name}")
+    return MailItem(bill=bill, version=None, region=region, partner=partner, employer=employer,
+                    sender=sender_address, reply_to=reply_to, subject=title, body=text,
+                    attachments=attachments, changed=changed)
+
+
+def mail_item(change: Transaction, region: Region, version: Version, bill: Bill,
+              sender: str) -> MailItem:
+    ledger = change.ledger
+    attachments, changed = files_of(change, bill)
     partner = region.party(bill.partner)
     employer = version.result.employer
     sender_address, reply_to = sender_of(employer, sender)
@@ -224,11 +249,12 @@ def subject(year: int, partner: Party) -> str:
     return f"Abrechnung Kommunales Case-Management {year} – {partner.full_name}"
 
 
-def payment_lines(year: int, region: RegionResult, partner: Party, bill: Bill) -> list[str]:
+def payment_lines(year: int, region: RegionResult, partner: Party, bill: Bill,
+                  reference: str = "") -> list[str]:
     """What to pay or what is refunded, with the one Verwendungszweck (references.py); the
     account that receives the money, as the letter and the e-invoice name it."""
     employer, amount = region.employer, bill.amount
-    reference = payment_reference(year, bill.number, partner.kassenzeichen)
+    reference = reference or payment_reference(year, bill.number, partner.kassenzeichen)
     if amount > 0:
         return [
             f"Bitte überweisen Sie {format_eur(amount)} bis zum {day_text(bill.due)}",
@@ -307,6 +333,29 @@ def correction_body(year: int, region: RegionResult, share: Share, partner: Part
     ]
     lines += payment_lines(year, region, partner, bill)
     lines += closing(region, attachments)
+    return "\n".join(lines) + "\n"
+
+
+def reminder_body(ledger: Ledger, region: Region, reminder: Reminder, partner: Party,
+                  attachments: Iterable[Attachment]) -> str:
+    """The reminder's text: every open bill, the total, the new date to pay (SPEC § 9)."""
+    bill = reminder.bill
+    result = region.latest.result
+    oldest = reminder.covers[0]
+    lines = [
+        "Sehr geehrte Damen und Herren,",
+        "",
+        f"nach unseren Unterlagen ist aus der Abrechnung des Eigenanteils {ledger.year} am",
+        f"Kommunalen Case-Management der Region {region.name} noch {format_eur(bill.amount)}",
+        f"offen (Zahlungseingänge berücksichtigt bis {day_text(reminder.until)}):",
+        "",
+        *(f"  {number}" for number in reminder.covers),
+        "",
+    ]
+    lines += payment_lines(ledger.year, result, partner, bill,
+                           payment_reference(ledger.year, oldest, partner.kassenzeichen))
+    lines += ["", NO_FEES]
+    lines += closing(result, attachments)
     return "\n".join(lines) + "\n"
 
 
@@ -577,7 +626,7 @@ def finish_sending(mailing: Mailing, outcomes: list[Outcome], today: date) -> li
     change = mailing.change
     done = []
     for outcome in outcomes:
-        if outcome.ok and not outcome.planned.test:
+        if outcome.ok and not outcome.planned.test and outcome.planned.item.version:
             region = change.ledger.regions[outcome.planned.item.region.name]
             version = next(v for v in region.versions
                            if outcome.planned.item.bill.number in

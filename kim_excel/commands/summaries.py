@@ -13,11 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from kim_excel.core.files import write_atomically
-from kim_excel.core.references import DRAFT_FOLDER, booking_file, overview_file
+from kim_excel.core.references import DRAFT_FOLDER, booking_file, overview_file, payments_file
 from kim_excel.documents.booking import booking_csv
 from kim_excel.documents.liesmich import FILE_NAME, write_liesmich
 from kim_excel.documents.overview import write_overview
+from kim_excel.documents.payments import write_payments
 from kim_excel.ledger.book import Ledger
+from kim_excel.ledger.payments import payments
 from kim_excel.ledger.store import HISTORY_FOLDER, RECORD_NAME
 
 
@@ -25,11 +27,16 @@ def write_summaries(ledger: Ledger, staging: Path, folder: Path | None = None) -
     """Overview, Buchungsliste and LIESMICH into ``staging``; ``folder``: the year folder as
     it is (its other files are listed as the clerk's)."""
     year = ledger.year
-    write_overview(staging / overview_file(year), ledger.settlement(), ledger)
+    paid = payments(ledger) if ledger.statements else None
+    write_overview(staging / overview_file(year), ledger.settlement(), ledger, paid)
     write_atomically(staging / booking_file(year),
                      booking_csv(ledger.settlement(latest=False)))
-    write_liesmich(staging, ledger, ledger.notices, others_in(folder, ledger))
-    return [overview_file(year), booking_file(year), FILE_NAME]
+    written = [overview_file(year), booking_file(year)]
+    if paid is not None:  # Zahlungen_<J>.xlsx once a statement was read (SPEC § 9)
+        write_payments(staging / payments_file(year), ledger, paid)
+        written.append(payments_file(year))
+    write_liesmich(staging, ledger, ledger.notices, others_in(folder, ledger), paid)
+    return [*written, FILE_NAME]
 
 
 def others_in(folder: Path | None, ledger: Ledger) -> list[str]:

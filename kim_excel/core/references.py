@@ -52,6 +52,24 @@ def document_of(name: str) -> str:
     return f"{Path(name).stem.removesuffix(STORNO)}.xlsx"
 
 
+def payments_file(year: int) -> str:
+    return f"Zahlungen_{year}.xlsx"
+
+
+def reminder_file(year: int, partner: str, round_: int) -> str:
+    """``Zahlungserinnerung_2024_Olfen_1.xlsx`` (SPEC § 9)."""
+    return f"Zahlungserinnerung_{year}_{ascii_name(partner)}_{round_}.xlsx"
+
+
+def reminder_number(year: int, partner: str, round_: int, prefix: str = "") -> str:
+    """A reminder's own reference (it bills nothing new: not a Rechnungsnummer).
+
+    >>> reminder_number(2024, "Lüdinghausen", 2)
+    '2024-Luedinghausen-Z2'
+    """
+    return f"{prefix}{year}-{ascii_name(partner)}-Z{round_}"
+
+
 def plan_file(year: int) -> str:
     return f"Planung_{year}.xlsx"
 
@@ -81,6 +99,7 @@ def own_file_pattern(year: int, partners: list[str]) -> re.Pattern[str]:
     names = "|".join(sorted({re.escape(ascii_name(p)) for p in partners}, key=len, reverse=True))
     return re.compile(rf"^(Abrechnung_{year}_({names})\.(xlsx|pdf|xml)|"
                       rf"Korrektur_{year}_({names})_\d+(_Storno)?\.(xlsx|pdf|xml)|"
+                      rf"Zahlungserinnerung_{year}_({names})_\d+\.(xlsx|pdf)|"
                       rf"Buchungsliste_{year}_Korrektur_\d+\.csv)$")
 
 

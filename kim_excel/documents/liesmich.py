@@ -14,13 +14,14 @@ from datetime import date
 from pathlib import Path
 
 from kim_excel.core.files import write_atomically
-from kim_excel.core.german import day_text
+from kim_excel.core.german import day_text, format_eur
 from kim_excel.core.references import (
     LIESMICH,
     booking_file,
     companion,
     correction_booking_file,
     overview_file,
+    payments_file,
 )
 from kim_excel.documents.einvoices import einvoice_lines
 from kim_excel.ledger.book import (
@@ -33,20 +34,23 @@ from kim_excel.ledger.book import (
     bill_state,
     version_title,
 )
+from kim_excel.ledger.payments import Payments
 
 FILE_NAME = LIESMICH
 
 
 def write_liesmich(folder: Path, ledger: Ledger, notices: list[str],
-                   others: list[str]) -> Path:
-    """``others``: the files in the folder that kim-excel does not manage (the clerk's)."""
+                   others: list[str], paid: Payments | None = None) -> Path:
+    """``others``: the files in the folder that kim-excel does not manage (the clerk's);
+    ``paid``: what the bank statements say (SPEC § 9), once one was read."""
     path = folder / FILE_NAME
-    text = liesmich_text(ledger, notices, others)
+    text = liesmich_text(ledger, notices, others, paid)
     write_atomically(path, ("\ufeff" + text.replace("\n", "\r\n")).encode("utf-8"))
     return path
 
 
-def liesmich_text(ledger: Ledger, notices: list[str], others: list[str]) -> str:
+def liesmich_text(ledger: Ledger, notices: list[str], others: list[str],
+                  paid: Payments | None = None) -> str:
     year = ledger.year
     title = f"Kommunales Case-Management – Abrechnung des Eigenanteils {year}"
     lines = [
@@ -61,14 +65,14 @@ def liesmich_text(ledger: Ledger, notices: list[str], others: list[str]) -> str:
         "--------------------",
     ]
     for region in ledger.regions.values():
-        lines += region_lines(ledger, region)
+        lines += region_lines(ledger, region, paid)
     letters = {b.partner: b.file for _, _, b in ledger.bills() if b.kind is Kind.LETTER}
     lines += einvoice_lines(ledger.settlement(), letters)  # SPEC § 8: who got one, who not
-    lines += summary_file_lines(ledger)
+    lines += summary_file_lines(ledger, paid)
     if ledger.released or others:
         lines += ["", "Eigene Dateien (kim-excel ändert und verwaltet sie nicht):"]
         lines += [f"  {name}" for name in sorted({*ledger.released, *others})]
-    lines += next_steps(ledger)
+    lines += next_steps(ledger, paid)
     if notices:
         lines += ["", "Hinweise zu dieser Abrechnung", "-----------------------------"]
         lines += [f"- {notice}" for notice in notices]
@@ -87,13 +91,10 @@ def ledger_end(ledger: Ledger) -> date:
     return date(ledger.year, 12, 31)
 
 
-def region_lines(ledger: Ledger, region: Region) -> list[str]:
-    version = region.settlement
-    state = ("Entwurf" if not region.is_issued
-             else f"festgeschrieben am {day_text(version.issued_on)}" if version.issued_on
-             else "festgeschrieben")
+def region_lines(ledger: Ledger, region: Region, paid: Payments | None) -> list[str]:
     lines = ["", f"Region {region.name} – Anstellungskörperschaft "
-                 f"{version.result.employer.full_name} ({state}):"]
+                 f"{region.settlement.result.employer.full_name} "
+                 f"({state_of(region.settlement)}):"]
     if not any(v.bills for v in region.versions):
         lines.append("  (keine Partnerkommune, daher keine Abrechnung)")
     for version in region.versions:
@@ -101,7 +102,15 @@ def region_lines(ledger: Ledger, region: Region) -> list[str]:
             lines.append(f"  {version_title(version)} vom {day_text(version.day)} "
                          f"({state_of(version)}):")
         for bill in version.bills.values():
-            lines += bill_lines(ledger, region, version, bill)
+            lines += bill_lines(ledger, region, version, bill, paid)
+    for reminder in region.reminders:
+        bill = reminder.bill
+        lines += [f"  {bill.file}",
+                  f"      Zahlungserinnerung {bill.number} an {region.full_name(bill.partner)}: "
+                  f"offen {format_eur(bill.amount)},",
+                  f"      zu zahlen bis {day_text(bill.due)} (Zahlungen bis "
+                  f"{day_text(reminder.until)} berücksichtigt)",
+                  f"      Stand: {bill.delivery_text() or 'noch nicht versandt'}"]
     return lines
 
 
@@ -112,7 +121,8 @@ def state_of(version: Version) -> str:
         else "festgeschrieben"
 
 
-def bill_lines(ledger: Ledger, region: Region, version: Version, bill: Bill) -> list[str]:
+def bill_lines(ledger: Ledger, region: Region, version: Version, bill: Bill,
+               paid: Payments | None) -> list[str]:
     what = "Abrechnung" if bill.kind is Kind.LETTER else "Korrektur"
     name = region.full_name(bill.partner)
     lines = [f"  {bill.file}",
@@ -120,13 +130,17 @@ def bill_lines(ledger: Ledger, region: Region, version: Version, bill: Bill) -> 
     if bill.kind is Kind.CORRECTION:
         lines.append(f"      berichtigt {bill.corrects} vom {day_text(bill.corrects_day)}")
     lines.append(f"      Stand: {bill_state(version, bill)}")
+    if paid is not None and version.is_issued and bill.amount:
+        got = paid.received(bill)
+        lines.append(f"      Zahlung: {paid.state(bill)} (eingegangen {format_eur(got)}, "
+                     f"offen {format_eur(paid.open(bill))})")
     for suffix, label in ((".xml", "E-Rechnung (XRechnung)"), (".pdf", "PDF")):
         if companion(bill.file, suffix) in ledger.files:
             lines.append(f"      {companion(bill.file, suffix)}: {label}")
     return lines
 
 
-def summary_file_lines(ledger: Ledger) -> list[str]:
+def summary_file_lines(ledger: Ledger, paid: Payments | None) -> list[str]:
     year = ledger.year
     lines = [
         "",
@@ -138,6 +152,10 @@ def summary_file_lines(ledger: Ledger) -> list[str]:
         "      Eine Zeile je Kommune zur Übernahme in die Finanzsoftware (Semikolon-getrennt,",
         "      Dezimalkomma); festgeschriebene Zeilen ändern sich nie mehr.",
     ]
+    if paid is not None:
+        lines += [payments_file(year),
+                  "      Was bezahlt und was offen ist, jede Zuordnung einer Buchung mit ihrer",
+                  "      Regel, die noch zuzuordnenden Buchungen und jeder gelesene Kontoauszug."]
     for number in ledger.rounds():
         name = correction_booking_file(year, number)
         if name in ledger.files:
@@ -145,7 +163,7 @@ def summary_file_lines(ledger: Ledger) -> list[str]:
     return lines
 
 
-def next_steps(ledger: Ledger) -> list[str]:
+def next_steps(ledger: Ledger, paid: Payments | None = None) -> list[str]:
     year = ledger.year
     drafts = any(not v.is_issued for r in ledger.regions.values() for v in r.versions)
     waiting = ledger.undelivered()
@@ -174,6 +192,9 @@ def next_steps(ledger: Ledger) -> list[str]:
     lines += [
         f"Buchen: {booking_file(year)} (und jede Korrektur-Buchungsliste) in die",
         "Finanzsoftware übernehmen.",
+        f"Zahlungen: „kim-excel zahlungen --jahr {year} <Kontoauszüge>“ liest die Kontoauszüge",
+        "(camt oder MT940) und zeigt, was bezahlt und was offen ist; mit „--erinnern“ entsteht",
+        "für Überfälliges eine Zahlungserinnerung, die „versenden“ verschickt.",
         "",
         "Ändern sich später die Zahlen einer festgeschriebenen Region, entstehen Korrekturen",
         f"(Korrektur_{year}_<Kommune>_<n>.xlsx, Buchungsliste_{year}_Korrektur_<n>.csv)",

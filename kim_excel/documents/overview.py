@@ -11,9 +11,11 @@ come from ``xlsx/``.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from kim_excel.core.model import RegionResult, Settlement
+from kim_excel.core.money import ZERO
 from kim_excel.documents.einvoices import einvoice_status, has_einvoice
 from kim_excel.documents.xlsx.letter import SUBJECT
 from kim_excel.documents.xlsx.sheet import Sheet, a1, as_datetime, lines_needed, setup_page, span
@@ -28,6 +30,7 @@ from kim_excel.documents.xlsx.trail import (
     write_region_trail,
 )
 from kim_excel.ledger.book import Kind, Ledger, bill_state
+from kim_excel.ledger.payments import Payments
 
 OVERVIEW = "Übersicht"
 BILLS = "Rechnungen"
@@ -38,8 +41,10 @@ PARTY_COLOURS = ("#1F4E79", "#2E75B6", "#9DC3E6", "#C55A11", "#F4B183", "#548235
                  "#7030A0", "#BF9000", "#FFD966", "#843C0C", "#00B0F0")
 
 
-def write_overview(path: Path, settlement: Settlement, ledger: Ledger | None = None) -> None:
-    """``ledger``: the year folder's, for the sheet ``Rechnungen`` (every bill and its state)."""
+def write_overview(path: Path, settlement: Settlement, ledger: Ledger | None = None,
+                   paid: Payments | None = None) -> None:
+    """``ledger``: the year folder's, for the sheet ``Rechnungen`` (every bill and its state);
+    ``paid``: what the bank statements say, paid and open per partner (SPEC § 9)."""
     employers = list(dict.fromkeys(r.employer.full_name for r in settlement.regions))
     workbook = new_workbook(path, {
         "title": f"Übersicht der Abrechnung des Eigenanteils {settlement.year}",
@@ -63,9 +68,9 @@ def write_overview(path: Path, settlement: Settlement, ledger: Ledger | None = N
         region_cells, row = write_region_trail(trail, settlement, region, basis, row + 1)
         cells.append(region_cells)
     trail.ws.set_h_pagebreaks(trail.page_breaks)
-    write_table(table, settlement, cells)
+    write_table(table, settlement, cells, partner_payments(ledger, paid))
     if bills is not None:
-        write_bills(bills, ledger)
+        write_bills(bills, ledger, paid)
     write_chart(workbook, chart, settlement, cells)
     workbook.close()
 
@@ -73,27 +78,47 @@ def write_overview(path: Path, settlement: Settlement, ledger: Ledger | None = N
 BILL_COLUMNS = (("Region", 10), ("Partnerkommune", 24), ("Art", 12), ("Rechnungsnummer", 22),
                 ("berichtigt", 20), ("Datum", 11), ("Betrag (+ zahlt, − erhält)", 15),
                 ("Fällig am", 11), ("Stand", 34), ("Datei", 34))
+PAYMENT_COLUMNS = (("Bezahlt", 14), ("Offen", 14), ("Zahlungsstand", 16))
+KINDS = {Kind.LETTER: "Abrechnung", Kind.CORRECTION: "Korrektur",
+         Kind.REMINDER: "Zahlungs­erinnerung"}
 
 
-def write_bills(sheet: Sheet, ledger: Ledger) -> None:
-    """Every bill of the folder, settlements and corrections, with its state (SPEC § 7)."""
+def partner_payments(ledger: Ledger | None, paid: Payments | None
+                     ) -> dict[str, tuple[Decimal, Decimal]] | None:
+    """Partner → (paid, open) over its issued bills."""
+    if ledger is None or paid is None:
+        return None
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    for _, _, bill in ledger.issued():
+        got, rest = totals.get(bill.partner, (ZERO, ZERO))
+        totals[bill.partner] = (got + paid.received(bill),
+                                rest + paid.open(bill))
+    return totals
+
+
+def write_bills(sheet: Sheet, ledger: Ledger, paid: Payments | None = None) -> None:
+    """Every bill of the folder, settlements, corrections and reminders, with its state
+    (SPEC § 7) and, once statements were read, what is paid and open (SPEC § 9)."""
     ws = sheet.ws
+    columns = BILL_COLUMNS + (PAYMENT_COLUMNS if paid is not None else ())
     setup_page(ws, landscape=True, margins=(0.5, 0.5, 0.6, 0.7),
-               widths=tuple(width for _, width in BILL_COLUMNS))
+               widths=tuple(width for _, width in columns))
     sheet.text(0, 0, f"Rechnungen und Korrekturen {ledger.year} – Stand jeder Rechnung",
                "title")
     sheet.fit_row(0, 1, 13)
     head = 2
-    for col, (title, _) in enumerate(BILL_COLUMNS):
-        sheet.text(head, col, title, "th_right" if col in (6,) else "th")
-    sheet.fit_row(head, max(lines_needed(t, w, bold=True) for t, w in BILL_COLUMNS))
+    for col, (title, _) in enumerate(columns):
+        sheet.text(head, col, title, "th_right" if col in (6, 10, 11) else "th")
+    sheet.fit_row(head, max(lines_needed(t, w, bold=True) for t, w in columns))
     ws.freeze_panes(head + 1, 0)
     ws.repeat_rows(head)
     row = head + 1
-    for region, version, bill in ledger.bills():
-        state = bill_state(version, bill)
-        values = (region.name, region.full_name(bill.partner),
-                  "Abrechnung" if bill.kind is Kind.LETTER else "Korrektur", bill.number,
+    documents = [*((r, v, b) for r, v, b in ledger.bills()),
+                 *((r, None, m.bill) for r, m in ledger.reminders())]
+    for region, version, bill in documents:
+        state = bill_state(version, bill) if version is not None else (
+            "Entwurf" if not bill.delivered else bill.delivery_text())
+        values = (region.name, region.full_name(bill.partner), KINDS[bill.kind], bill.number,
                   bill.corrects)
         for col, value in enumerate(values):
             sheet.text(row, col, value, "cell_wrap")
@@ -106,14 +131,20 @@ def write_bills(sheet: Sheet, ledger: Ledger) -> None:
         sheet.fit_row(row, max(lines_needed(state, BILL_COLUMNS[8][1]),
                                lines_needed(bill.file, BILL_COLUMNS[9][1]),
                                lines_needed(values[1], BILL_COLUMNS[1][1])))
+        if paid is not None and version is not None and version.is_issued:
+            received = paid.received(bill)
+            sheet.number(row, 10, received, "eur")
+            sheet.formula(row, 11, f"={a1(row, 6)}-{a1(row, 10)}", bill.amount - received,
+                          "eur")
+            sheet.text(row, 12, paid.state(bill))
         row += 1
-    ws.print_area(0, 0, max(row - 1, head), len(BILL_COLUMNS) - 1)
+    ws.print_area(0, 0, max(row - 1, head), len(columns) - 1)
 
 
 
 
 def columns(with_vat: bool, references: tuple[str, ...] = (),
-            einvoices: bool = False) -> list[tuple[str, str, int]]:
+            einvoices: bool = False, payments: bool = False) -> list[tuple[str, str, int]]:
     """(key, header, width) of the overview table, in order."""
     cols = [
         ("region", "Region", 10), ("party", "Vertragspartei", 24), ("role", "Rolle", 22),
@@ -129,6 +160,8 @@ def columns(with_vat: bool, references: tuple[str, ...] = (),
     cols += [(key, REFERENCES[key], 16) for key in references]
     if einvoices:  # SPEC § 8: who got an XRechnung, and why the others did not
         cols += [("einvoice", "E-Rechnung", EINVOICE_WIDTH)]
+    if payments:  # SPEC § 9: over all its issued bills, as the bank statements say
+        cols += [("paid", "Bezahlt (alle Rechnungen)", 15), ("open", "Offen", 14)]
     cols += [("check", "Prüfung (muss 0,00 € sein)", 14)]
     return cols
 
@@ -167,11 +200,12 @@ def skipped_text(settlement: Settlement) -> str:
 
 
 def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
-                ) -> None:
+                payments: dict[str, tuple[Decimal, Decimal]] | None = None) -> None:
     ws = sheet.ws
     references = used_references(settlement)
     cols = columns(any(c.vat_rate is not None for c in cells), references,
-                   any(has_einvoice(s) for r in settlement.regions for s in r.shares))
+                   any(has_einvoice(s) for r in settlement.regions for s in r.shares),
+                   payments is not None)
     at = {key: index for index, (key, _, _) in enumerate(cols)}
     last_col = len(cols) - 1
     setup_page(ws, landscape=True, margins=(0.5, 0.5, 0.6, 0.7),
@@ -201,7 +235,7 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
     sum_rows: list[int] = []
     for region, region_cells in zip(settlement.regions, cells, strict=True):
         row, sum_row = write_region_rows(sheet, settlement, region, region_cells,
-                                         row, col, set(at))
+                                         row, col, set(at), payments or {})
         sum_rows.append(sum_row)
         row += 1
 
@@ -228,7 +262,8 @@ def write_table(sheet: Sheet, settlement: Settlement, cells: list[RegionCells],
 
 
 def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult,
-                      cells: RegionCells, row: int, col, keys: set[str]):
+                      cells: RegionCells, row: int, col, keys: set[str],
+                      payments: dict[str, tuple[Decimal, Decimal]]):
     """The parties of one region and its sum row; returns (next row, sum row)."""
     with_vat = "vat" in keys
     first = row
@@ -256,13 +291,7 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
                       share.balance, "eur")
         if share.due_date:
             sheet.date(row, col("due"), share.due_date, "date")
-        for key, value in reference_values(region, share).items():
-            if key in keys and value:
-                sheet.text(row, col(key), value)
-        if "einvoice" in keys:
-            status = einvoice_status(share)
-            sheet.text(row, col("einvoice"), status, "cell_wrap")
-            sheet.fit_row(row, lines_needed(status, EINVOICE_WIDTH))
+        write_share_notes(sheet, region, share, row, col, keys, payments)
         row += 1
     last = row - 1
 
@@ -285,11 +314,27 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
         sheet.formula(row, col(key), f"=SUM({span(first, last, col(key))})",
                       region.partner_total(key), "eur_total")
     sheet.blank(row, col("due"), "blank_total")
-    for key in (*REFERENCES, "einvoice"):
+    for key in (*REFERENCES, "einvoice", "paid", "open"):
         if key in keys:
             sheet.blank(row, col(key), "blank_total")
     check_cell(sheet, row, col)
     return row + 1, row
+
+
+def write_share_notes(sheet: Sheet, region: RegionResult, share, row: int, col, keys: set[str],
+                      payments: dict[str, tuple[Decimal, Decimal]]) -> None:
+    """What a booker needs beside a partner's bill: references, e-invoice, paid and open."""
+    for key, value in reference_values(region, share).items():
+        if key in keys and value:
+            sheet.text(row, col(key), value)
+    if "einvoice" in keys:
+        status = einvoice_status(share)
+        sheet.text(row, col("einvoice"), status, "cell_wrap")
+        sheet.fit_row(row, lines_needed(status, EINVOICE_WIDTH))
+    if "paid" in keys:
+        got, rest = payments.get(share.party.name, (ZERO, ZERO))
+        sheet.number(row, col("paid"), got, "eur")
+        sheet.number(row, col("open"), rest, "eur")
 
 
 def check_cell(sheet: Sheet, row: int, col) -> None:

@@ -43,6 +43,7 @@ class State(Enum):
 class Kind(Enum):
     LETTER = "letter"
     CORRECTION = "correction"
+    REMINDER = "reminder"  # a Zahlungserinnerung: asks for what is open, bills nothing new
 
 
 class SendResult(Enum):
@@ -135,9 +136,26 @@ class Version:
 
 
 @dataclass
+class Reminder:
+    """A Zahlungserinnerung to one partner (SPEC § 9): round ``n`` of that partner, covering
+    its open bills as of the latest statement. A draft until it went out (by post or e-mail);
+    the next round only after its own date to pay has passed."""
+
+    round: int
+    until: date  # "Zahlungseingänge berücksichtigt bis": the latest statement's date
+    covers: tuple[str, ...]  # the Rechnungsnummern of the open bills it lists
+    bill: Bill  # kind REMINDER: number, file, day, due (the new date to pay), amount (open)
+
+    @property
+    def is_draft(self) -> bool:
+        return not self.bill.delivered
+
+
+@dataclass
 class Region:
     name: str
     versions: list[Version]  # the settlement, then its correction rounds
+    reminders: list[Reminder] = field(default_factory=list)
 
     @property
     def settlement(self) -> Version:
@@ -253,6 +271,61 @@ def share_differences(before: RegionResult, after: RegionResult) -> list[str]:
 
 
 @dataclass
+class Entry:
+    """A bank entry of a billing employer's account, recorded once (SPEC § 9)."""
+
+    id: str  # "B17": short and stable, what the clerk types for ``zuordnen``
+    identity: str  # core.bank.BankEntry.identity: the bank's reference, else its place
+    account: str
+    booked: date | None
+    amount: Decimal  # + received, − paid out
+    name: str = ""
+    iban: str = ""
+    remittance: tuple[str, ...] = ()
+    end_to_end: str = ""
+    reference: str = ""
+    reversal: bool = False
+    bank_reference: str = ""
+    batch: str = ""  # the batch entry it details
+    source: str = ""  # the statement file it was first read from
+    detailed: bool = False  # a batch entry whose transactions were recorded later instead
+
+
+@dataclass
+class Assignment:
+    """The clerk's own assignment of (part of) an entry to a bill (``zuordnen``)."""
+
+    entry: str  # Entry.id
+    number: str
+    amount: Decimal | None  # None: the whole entry, or its rest
+    day: date
+
+
+@dataclass
+class StatementRead:
+    """A statement that was read, with its balance check (SPEC § 9)."""
+
+    source: str
+    kind: str
+    version: str
+    identity: str
+    account: str
+    first: date | None
+    last: date | None
+    opening: Decimal | None
+    closing: Decimal | None
+    booked_total: Decimal
+    entries: int
+    read_on: date
+
+    @property
+    def balance_ok(self) -> bool | None:
+        if self.opening is None or self.closing is None:
+            return None
+        return self.opening + self.booked_total == self.closing
+
+
+@dataclass
 class FileEntry:
     """A file kim-excel wrote into the year folder."""
 
@@ -273,6 +346,9 @@ class Ledger:
     drafts: dict[str, FileEntry] = field(default_factory=dict)  # E-Mails/<stem>.eml
     released: list[str] = field(default_factory=list)  # ours once, changed by hand: the clerk's
     notices: list[str] = field(default_factory=list)  # the last settlement run's warnings
+    entries: list[Entry] = field(default_factory=list)  # bank entries, each once
+    assignments: list[Assignment] = field(default_factory=list)  # the clerk's (zuordnen)
+    statements: list[StatementRead] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -289,6 +365,22 @@ class Ledger:
 
     def bills(self) -> list[tuple[Region, Version, Bill]]:
         return [(r, v, b) for r in self.regions.values() for v, b in r.bills()]
+
+    def reminders(self) -> list[tuple[Region, Reminder]]:
+        return [(r, m) for r in self.regions.values() for m in r.reminders]
+
+    def documents(self) -> list[tuple[Region, Bill]]:
+        """Every letter, correction and reminder: what can be sent."""
+        return [*((r, b) for r, _, b in self.bills()),
+                *((r, m.bill) for r, m in self.reminders())]
+
+    def issued(self) -> list[tuple[Region, Version, Bill]]:
+        """The bills that were issued: what partners owe or are owed."""
+        return [(r, v, b) for r, v, b in self.bills() if v.is_issued]
+
+    def statement_date(self) -> date | None:
+        """The latest day the statements read cover: payments are known up to it."""
+        return max((s.last for s in self.statements if s.last), default=None)
 
     def bill(self, number: str) -> tuple[Region, Version, Bill] | None:
         return next((t for t in self.bills() if t[2].number == number), None)
@@ -319,9 +411,10 @@ class Ledger:
                 done += self.issue_version(entry, version, today)
                 if posted:
                     for bill in version.bills.values():
-                        if not bill.delivered:
-                            bill.posted = today
-                            done.append(f"Region {entry.name}: {bill.file} per Post")
+                        done += post(entry, bill, today)
+            if posted:
+                for reminder in entry.reminders:
+                    done += post(entry, reminder.bill, today)
         return done
 
     def issue_version(self, region: Region, version: Version, today: date) -> list[str]:
@@ -337,6 +430,14 @@ class Ledger:
     def undelivered(self, region: Region | None = None) -> list[tuple[Region, Version, Bill]]:
         return [(r, v, b) for r, v, b in self.bills()
                 if (region is None or r is region) and not b.delivered]
+
+
+def post(region: Region, bill: Bill, today: date) -> list[str]:
+    """A bill that has not gone out went out by post today."""
+    if bill.delivered:
+        return []
+    bill.posted = today
+    return [f"Region {region.name}: {bill.file} per Post"]
 
 
 def bill_state(version: Version, bill: Bill) -> str:

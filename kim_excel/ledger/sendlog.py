@@ -65,7 +65,7 @@ def log_bytes(entries: list[LogEntry]) -> bytes:
 def log_entries(ledger: Ledger) -> list[LogEntry]:
     """Every e-mail attempt of the ledger, oldest first, as the log's lines."""
     lines = []
-    for _, _, bill in ledger.bills():
+    for _, bill in ledger.documents():
         for s in bill.sendings:
             lines.append(LogEntry(log_time(s.time), bill.partner, s.recipient,
                                   ", ".join(s.attachments), ", ".join(s.hashes), s.message_id,

@@ -166,7 +166,7 @@ def staleness(ledger: Ledger, folder: Path, copies: list[tuple[int, Path]]) -> s
     if copies and copies[-1][0] > ledger.generation:
         return (f"es gibt eine neuere Sicherung (Nr. {copies[-1][0]}, die Verwaltungsdatei ist "
                 f"Nr. {ledger.generation})")
-    known = {s.message_id for _, _, b in ledger.bills() for s in b.sendings if s.message_id}
+    known = {s.message_id for _, b in ledger.documents() for s in b.sendings if s.message_id}
     for entry in read_log(folder):
         if entry.result == SendResult.SENT.value and entry.message_id not in known:
             return (f"sie kennt den Versand vom {entry.time[:10]} an {entry.recipient} "

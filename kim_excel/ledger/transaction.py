@@ -81,7 +81,7 @@ class Transaction:
     def _finish(self, staging: Path) -> None:
         ledger, before = self.ledger, self.before
         written = set(self.written)
-        numbers = {b.number for _, _, b in ledger.bills()}
+        numbers = {b.number for _, b in ledger.documents()}
         rounds = {correction_booking_file(ledger.year, n) for n in ledger.rounds()}
         rewritten = {before.files[n].owner for n in written if n in before.files}
         self._remove = set()
@@ -94,7 +94,7 @@ class Transaction:
             if gone or (entry.owner and entry.owner in rewritten):
                 self._remove.add(name)
         files = {n: e for n, e in before.files.items() if n not in self._remove}
-        owners = {b.file: b.number for _, _, b in ledger.bills()}
+        owners = {b.file: b.number for _, b in ledger.documents()}
         for name in self.written:
             files[name] = FileEntry(sha256(staging / name), region_of(ledger, name),
                                     owners.get(document_of(name), ""))
@@ -119,7 +119,7 @@ class Transaction:
     def _drop_stale_drafts(self, staging: Path) -> None:
         """An e-mail draft goes when its bill is gone or its attachments changed."""
         ledger = self.ledger
-        current = {b.number: b for _, _, b in ledger.bills()}
+        current = {b.number: b for _, b in ledger.documents()}
         for name, draft in list(ledger.drafts.items()):
             bill = current.get(draft.owner)
             if bill is None:
@@ -129,9 +129,10 @@ class Transaction:
                                if n in ledger.files)
                 if hashes == draft.attachments:
                     continue
-                old = self.before.bill(bill.number)
+                old = next((b for _, b in self.before.documents() if b.number == bill.number),
+                           None)
                 why = ("er nannte die alten Beträge" if old is None or
-                       (old[2].amount, old[2].day, old[2].due) != (bill.amount, bill.day, bill.due)
+                       (old.amount, old.day, old.due) != (bill.amount, bill.day, bill.due)
                        else "seine Anhänge haben sich geändert")
             del ledger.drafts[name]
             self._remove.add(name)
@@ -180,8 +181,8 @@ def attachment_names(ledger: Ledger, document: str) -> list[str]:
 
 
 def region_of(ledger: Ledger, name: str) -> str:
-    found = ledger.bill_of_file(document_of(name))
-    return found[0].name if found else ""
+    document = document_of(name)
+    return next((r.name for r, b in ledger.documents() if b.file == document), "")
 
 
 def carried_notices(done: Carried) -> list[Notice]:
