@@ -26,8 +26,8 @@ from openpyxl import load_workbook
 from kim_excel.commands.settle import load_settlement
 from kim_excel.core.calculation import contained_vat
 from kim_excel.core.money import round_cents
+from kim_excel.core.references import STORNO_NUMBER
 from kim_excel.documents.einvoices import (
-    STORNO_SUFFIX,
     Amounts,
     CorrectionDocument,
     correction_effect,
@@ -412,7 +412,7 @@ def test_same_rate_and_same_net_is_no_document(settlement):
 def test_a_change_of_the_vat_rate_is_a_storno_and_a_new_invoice(settlement, adapter_xmls, case):
     storno, rebill = documents_of(settlement, case)
     assert (storno.kind, storno.type_code, storno.number) == (
-        "Storno", "381", f"2024-Nottuln-K1{STORNO_SUFFIX}")
+        "Storno", "381", f"2024-Nottuln-K1{STORNO_NUMBER}")
     assert (rebill.kind, rebill.type_code, rebill.number) == (
         "Neuberechnung", "380", "2024-Nottuln-K1")
     old, new = parsed(adapter_xmls[f"{case}_Storno"]), parsed(adapter_xmls[case])

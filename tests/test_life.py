@@ -32,8 +32,8 @@ import pytest
 from kim_excel.core.references import invoice_number, payment_reference
 from kim_excel.ledger.store import HISTORY_FOLDER, RECORD_NAME
 from tests.builders import D, example_2024, per_employer, write
-from tests.runner import ROOT
 from tests.mailserver import smtp_server  # noqa: F401 (the fixture)
+from tests.runner import ROOT
 
 NORD = ("Billerbeck", "Havixbeck", "Rosendahl")
 ALL = (*NORD, "Nottuln", "Luedinghausen", "Nordkirchen", "Olfen", "Senden")

@@ -131,7 +131,8 @@ def write_corrections(settlement: Settlement, region: Region, version: Version,
         share = after.get(bill.partner) or zero_share(was)
         info = CorrectionLetter(number=bill.number, corrects=bill.corrects,
                                 corrects_date=bill.corrects_day, day=bill.day, due=bill.due,
-                                before=was, billed_by=billed_by(region, version, bill.partner))
+                                before=was, billed_by=billed_by(region, version, bill.partner),
+                                before_vat_rate=billed.terms.vat_rate)
         write_correction_workbook(staging / bill.file, corrected, version.result, share, info)
         written.append(bill.file)
         written += correction_xmls(staging, settlement.year, version.result,

@@ -38,6 +38,7 @@ def correction_file(year: int, partner: str, round_: int) -> str:
 
 
 STORNO = "_Storno"
+STORNO_NUMBER = "-S"  # the storno's Rechnungsnummer: <correction's number>-S (SPEC § 8)
 
 
 def storno_file(correction: str) -> str:

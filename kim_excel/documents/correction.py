@@ -16,9 +16,9 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from kim_excel.core.german import day_text, german_number
+from kim_excel.core.german import day_text, format_eur, german_number
 from kim_excel.core.model import RegionResult, Settlement, Share
-from kim_excel.core.references import payment_reference
+from kim_excel.core.references import STORNO_NUMBER, payment_reference
 from kim_excel.documents.xlsx.letter import (
     LETTER_ROW_HEIGHT,
     Payment,
@@ -55,6 +55,7 @@ class CorrectionLetter:
     # the documents that billed it before: "Rechnung 2024-Billerbeck vom 03.03.2025"; a
     # running total after an earlier correction names both documents
     billed_by: str = ""
+    before_vat_rate: Decimal | None = None  # the rate it was billed at (None: the same)
 
 
 def difference(before: Share, after: Share) -> tuple[Decimal, Decimal, Decimal]:
@@ -141,6 +142,16 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
     else:
         letter.amount("Nachzuzahlender Betrag", "", f"={total}", gross_diff, "result")
     letter.skip()
+    rate = info.before_vat_rate
+    if rate is not None and rate != vat_rate:  # § 14c UStG: the e-invoice is two documents
+        letter.paragraph(
+            f"Weil sich der Umsatzsteuersatz geändert hat (bisher {german_number(rate * 100)} %, "
+            f"jetzt {german_number(vat_rate * 100)} %), stornieren wir die Rechnung "
+            f"{info.corrects} mit der Gutschrift {info.number}{STORNO_NUMBER} über "
+            f"{format_eur(before.gross)} und stellen die berichtigte Abrechnung mit der Rechnung "
+            f"{info.number} über {format_eur(share.gross)} neu aus; beide werden verrechnet, "
+            f"es bleibt der oben genannte Betrag.")
+        letter.skip()
     write_payment(letter, region.employer, partner, Payment(
         gross_diff, info.due, payment_reference(settlement.year, info.number,
                                                 partner.kassenzeichen),

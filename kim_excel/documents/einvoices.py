@@ -45,6 +45,7 @@ from kim_excel.core.german import day_text, format_eur, german_number
 from kim_excel.core.model import Party, RegionResult, Settlement, Share, Terms
 from kim_excel.core.money import ZERO
 from kim_excel.core.references import (
+    STORNO_NUMBER,
     TOPIC,
     companion,
     document_of,
@@ -77,7 +78,6 @@ NO_LEITWEG_ID = "keine Leitweg-ID angegeben"
 LINE_NAME = "Eigenanteil Kommunales Case-Management {year}"
 # BT-120 at 0 % when the employer gave no ``Hinweis Umsatzsteuer``
 NOT_TAXABLE = "Nicht im Anwendungsbereich der Umsatzsteuer."
-STORNO_SUFFIX = "-S"  # the storno's number: <correction's number>-S (SPEC § 8)
 NO_PAYMENT = "Keine Zahlung"  # BT-82 with code 1 when no money moves
 LETTER_PDF = "Anschreiben mit Berechnung (PDF)"  # BT-123 of the supporting document
 
@@ -289,13 +289,13 @@ class CorrectionDocument:
     Buchungsliste: which document (``kind``), its number suffix, and its amounts."""
 
     kind: str  # "Nachberechnung", "Gutschrift", "Storno" or "Neuberechnung"
-    suffix: str  # of the Rechnungsnummer: "" or STORNO_SUFFIX
+    suffix: str  # of the Rechnungsnummer: "" or STORNO_NUMBER
     effect: Amounts  # what it does, signed as the partner sees it (positive = pays)
     data: InvoiceData  # what the XML says (net, VAT, gross positive)
 
     @property
     def is_storno(self) -> bool:
-        return self.suffix == STORNO_SUFFIX
+        return self.suffix == STORNO_NUMBER
 
     @property
     def type_code(self) -> str:
@@ -383,7 +383,7 @@ class CorrectionContext:
             amounts=amounts, vat_rate=terms.vat_rate, vat_note=terms.vat_note,
             line_name=line_name, line_description=description, remittance=self.remittance,
             notes=(self.summary, *notes), payment_terms=payment, preceding=self.preceding,
-            if_zero=CREDIT_NOTE if suffix == STORNO_SUFFIX else INVOICE)
+            if_zero=CREDIT_NOTE if suffix == STORNO_NUMBER else INVOICE)
 
     def document(self, kind: str, suffix: str, bill: Bill) -> CorrectionDocument:
         data = bill_invoice(self.year, self.region.employer, self.after.party, bill,
@@ -405,17 +405,17 @@ class CorrectionContext:
                  f"wegen des geänderten Umsatzsteuersatzes (§ 14c UStG); die berichtigte "
                  f"Abrechnung ist die Rechnung {self.number}.",
                  *filter(None, [advances_note(old.prepaid, rate)]))
-        bill = self.bill(STORNO_SUFFIX, old.negated(), self.before_terms,
+        bill = self.bill(STORNO_NUMBER, old.negated(), self.before_terms,
                          f"Storno {LINE_NAME.format(year=self.year)}",
                          f"Storno der Rechnung {self.preceding[0]} vom "
                          f"{day_text(self.preceding[1])}", notes, self.pair_terms(difference))
-        return self.document("Storno", STORNO_SUFFIX, bill)
+        return self.document("Storno", STORNO_NUMBER, bill)
 
     def rebill(self, new: Amounts, change: Amounts) -> CorrectionDocument:
         """The corrected bill in full, with the advances as billed."""
         rate = self.region.terms.vat_rate
         notes = (f"Berichtigte Abrechnung; die Rechnung {self.preceding[0]} wird mit der "
-                 f"Gutschrift {self.number}{STORNO_SUFFIX} storniert und mit ihr verrechnet.",
+                 f"Gutschrift {self.number}{STORNO_NUMBER} storniert und mit ihr verrechnet.",
                  *filter(None, [advances_note(new.prepaid, rate)]))
         bill = self.bill("", new, self.region.terms, LINE_NAME.format(year=self.year),
                          f"{TOPIC}, Region {self.region.region}: "
@@ -426,7 +426,7 @@ class CorrectionContext:
     def pair_terms(self, difference: Decimal) -> str:
         """BT-20 of storno and new bill: they are settled against each other, so both say
         what moves in the end (the difference of the gross amounts)."""
-        pair = f"Gutschrift {self.number}{STORNO_SUFFIX} und Rechnung {self.number}"
+        pair = f"Gutschrift {self.number}{STORNO_NUMBER} und Rechnung {self.number}"
         if difference > 0:
             return (f"Verrechnet ({pair}): {format_eur(difference)} zahlbar bis zum "
                     f"{day_text(self.due_date)} ohne Abzug.")

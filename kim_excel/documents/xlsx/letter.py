@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from kim_excel.core.calculation import contained_vat
 from kim_excel.core.german import day_text, format_eur, german_number, iban_groups, percent_text
 from kim_excel.core.model import (
     KOSTENART_PERSONAL,
@@ -181,6 +182,17 @@ class Letter:
         return row
 
 
+def advances_text(share: Share, vat_rate: Decimal) -> str:
+    """Above 0 % a final bill after advances shows the VAT they contain as deducted
+    (§ 14 Abs. 5 Satz 2 UStG); the e-invoice says the same (``einvoices.advances_note``)."""
+    if not share.advances:
+        return "keine"
+    if not vat_rate:
+        return "bereits gezahlt"
+    return (f"bereits gezahlt, darin Umsatzsteuer {german_number(vat_rate * 100)} %: "
+            f"{format_eur(contained_vat(share.advances, vat_rate))}")
+
+
 def write_info_block(sheet: Sheet, info: list[tuple[str, str | date]]) -> int:
     """The information block beside the address (label | value), empty values left out;
     returns the first free row. Letters and corrections share it."""
@@ -287,8 +299,7 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
                             f"=ROUND({a1(net, 3)}*{cells.vat_rate},2)", share.vat)
         billed = letter.amount("Bruttobetrag", "", f"={a1(net, 3)}+{a1(vat, 3)}", share.gross,
                                "total")
-    advances = letter.amount("abzüglich geleistete Abschläge",
-                             "bereits gezahlt" if share.advances else "keine",
+    advances = letter.amount("abzüglich geleistete Abschläge", advances_text(share, s.vat_rate),
                              None, -share.advances)
     balance = f"{a1(billed, 3)}+{a1(advances, 3)}"
     if share.balance < 0:
