@@ -45,5 +45,5 @@ def issue_folder(ausgabe: Path, year: int, region: str | None, today: date) -> l
         done = ledger.issue(region_of(ledger, change.folder, region), today, posted=True)
         if done:
             with change.writing() as staging:
-                change.wrote(*write_summaries(ledger, staging, change.folder))
+                change.wrote(*write_summaries(change, staging))
     return done

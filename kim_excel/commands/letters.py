@@ -37,6 +37,7 @@ from kim_excel.documents.einvoices import (
 from kim_excel.documents.pool import worker_count, write_in_pool, write_partner_workbooks
 from kim_excel.ledger.book import Bill, Kind, Ledger, Region, Version
 from kim_excel.ledger.life import SettlementPlan, Step, zero_share
+from kim_excel.ledger.transaction import Transaction
 
 Progress = Callable[[int, int], None]  # (partner workbooks written, of how many)
 
@@ -47,10 +48,11 @@ class Written:
     notices: list[Notice] = field(default_factory=list)
 
 
-def write_settlement(ledger: Ledger, plan: SettlementPlan, settlement: Settlement,
+def write_settlement(change: Transaction, plan: SettlementPlan, settlement: Settlement,
                      staging: Path, pdf: bool, progress: Progress | None,
-                     workers: int | None, folder: Path | None = None) -> Written:
-    """``folder``: the year folder as it was (its other files are the clerk's)."""
+                     workers: int | None) -> Written:
+    """The files of ``plan`` into ``staging``, for the folder ``change``."""
+    ledger = change.ledger
     out = Written()
     letters, bills = letters_to_write(plan)
     corrections = [(ledger.regions[s.region.region], s.version) for s in plan.writes()
@@ -62,7 +64,7 @@ def write_settlement(ledger: Ledger, plan: SettlementPlan, settlement: Settlemen
         for region, version in corrections:
             out.written += write_corrections(settlement, region, version, staging)
         out.written += write_rounds(ledger, rounds, staging)
-        out.written += write_summaries(ledger, staging, folder)
+        out.written += write_summaries(change, staging)
 
     written = write_letters(replace(settlement, regions=tuple(letters)), bills, staging,
                             progress, workers, write_rest)

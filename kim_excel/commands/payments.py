@@ -62,7 +62,7 @@ def run_payments(ausgabe: Path, year: int, sources: list[Path], today: date,
                 write_reminder(staging / reminder.bill.file, ledger.year, region, reminder,
                                [(b, paid.received(b)) for b in covered])
                 change.wrote(reminder.bill.file)
-            change.wrote(*write_summaries(ledger, staging, change.folder))
+            change.wrote(*write_summaries(change, staging))
         run.lines += state_lines(ledger, paid)
         run.lines += [f"Zahlungserinnerung {r.bill.number} an {region.full_name(r.bill.partner)}: "
                       f"{format_eur(r.bill.amount)} offen, neu zu zahlen bis "
@@ -136,6 +136,6 @@ def run_assignment(ausgabe: Path, year: int, entry: str, number: str | None,
         lines = unassign(ledger, entry) if undo else assign(ledger, entry, number, amount,
                                                             today)
         with change.writing() as staging:
-            change.wrote(*write_summaries(ledger, staging, change.folder))
+            change.wrote(*write_summaries(change, staging))
     return lines
 

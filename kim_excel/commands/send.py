@@ -501,7 +501,7 @@ def write_drafts(mailing: Mailing) -> DraftReport:
             files.append(change.folder / name)
             items.append(item)
             warnings += draft_warnings(item)
-        change.wrote(*write_summaries(change.ledger, staging, change.folder))
+        change.wrote(*write_summaries(change, staging))
     return DraftReport(tuple(files), tuple(items), tuple(warnings), tuple(skipped))
 
 
@@ -634,6 +634,6 @@ def finish_sending(mailing: Mailing, outcomes: list[Outcome], today: date) -> li
             done += [f"Festgeschrieben: {line}"
                      for line in change.ledger.issue_version(region, version, today)]
     with change.writing() as staging:
-        change.wrote(*write_summaries(change.ledger, staging, change.folder))
+        change.wrote(*write_summaries(change, staging))
     return done
 

@@ -76,14 +76,14 @@ def run_settlement(eingang: Path, ausgabe: Path, today: date, pdf: bool = False,
             plan = plan_settlement(settlement, ledger, today, pdf, changed_files(change))
             apply_plan(plan, ledger, settlement)
             with change.writing() as staging:
-                done = write_settlement(ledger, plan, settlement, staging, pdf, progress,
-                                        workers, change.folder)
+                done = write_settlement(change, plan, settlement, staging, pdf, progress,
+                                        workers)
                 change.wrote(*done.written)
     except WRITE_ERRORS as exc:
         raise OutputError(output_failure(ausgabe, exc)) from None
     return RunResult(settlement, [*settlement.notices, *plan.notices, *done.notices,
                                   *change.notices],
-                     change.folder, [change.folder / n for n in done.written], ledger)
+                     change.folder, [change.folder / n for n in change.written], ledger)
 
 
 def changed_files(change):

@@ -21,11 +21,14 @@ from kim_excel.documents.payments import write_payments
 from kim_excel.ledger.book import Ledger
 from kim_excel.ledger.payments import payments
 from kim_excel.ledger.store import HISTORY_FOLDER, RECORD_NAME
+from kim_excel.ledger.transaction import Transaction
 
 
-def write_summaries(ledger: Ledger, staging: Path, folder: Path | None = None) -> list[str]:
-    """Overview, Buchungsliste and LIESMICH into ``staging``; ``folder``: the year folder as
-    it is (its other files are listed as the clerk's)."""
+def write_summaries(change: Transaction, staging: Path) -> list[str]:
+    """Overview, Buchungsliste and ``Zahlungen_<J>.xlsx`` into ``staging`` now; LIESMICH when
+    the change is published, so that it lists every file the change wrote (and the folder's
+    other files as the clerk's)."""
+    ledger = change.ledger
     year = ledger.year
     paid = payments(ledger) if ledger.statements else None
     write_overview(staging / overview_file(year), ledger.settlement(), ledger, paid)
@@ -35,13 +38,18 @@ def write_summaries(ledger: Ledger, staging: Path, folder: Path | None = None) -
     if paid is not None:  # Zahlungen_<J>.xlsx once a statement was read (SPEC § 9)
         write_payments(staging / payments_file(year), ledger, paid)
         written.append(payments_file(year))
-    write_liesmich(staging, ledger, ledger.notices, others_in(folder, ledger), paid)
-    return [*written, FILE_NAME]
+
+    def liesmich(staging: Path) -> list[str]:
+        write_liesmich(staging, ledger, ledger.notices, others_in(change.folder, ledger), paid)
+        return [FILE_NAME]
+
+    change.on_publish(liesmich)
+    return written
 
 
-def others_in(folder: Path | None, ledger: Ledger) -> list[str]:
+def others_in(folder: Path, ledger: Ledger) -> list[str]:
     """The files of the folder kim-excel does not manage."""
-    if folder is None or not folder.is_dir():
+    if not folder.is_dir():
         return []
     ours = {*ledger.files, *ledger.released, RECORD_NAME, FILE_NAME}
     return sorted(p.name for p in folder.iterdir()

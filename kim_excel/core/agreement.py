@@ -48,14 +48,12 @@ GEMEINDESCHLUESSEL = {
 # settlement is not taxable ("nicht steuerbar"), not a taxable supply on which VAT is waived.
 LAST_YEAR_OLD_VAT_RULE = 2026
 VAT_NOTE_OLD_RULE = (
-    "Nicht steuerbar: Die Kostenerstattung im Rahmen der interkommunalen Zusammenarbeit nach "
-    "der Kooperationsvereinbarung erfolgt in Ausübung öffentlicher Gewalt (§ 2 Abs. 3 UStG a. F. "
-    "in Verbindung mit § 27 Abs. 22a UStG); es wird keine Umsatzsteuer berechnet."
+    "Nicht steuerbar: Kostenerstattung in Ausübung öffentlicher Gewalt (§ 2 Abs. 3 UStG a. F., "
+    "§ 27 Abs. 22a UStG); Umsatzsteuer wird nicht berechnet."
 )
 VAT_NOTE_2B = (
-    "Nicht steuerbar nach § 2b UStG: Die Kostenerstattung im Rahmen der interkommunalen "
-    "Zusammenarbeit nach der Kooperationsvereinbarung unterliegt nicht der Umsatzsteuer; es "
-    "wird keine Umsatzsteuer berechnet."
+    "Nicht steuerbar nach § 2b UStG: Kostenerstattung im Rahmen der interkommunalen "
+    "Zusammenarbeit; Umsatzsteuer wird nicht berechnet."
 )
 
 

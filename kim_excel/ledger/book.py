@@ -346,6 +346,7 @@ class Ledger:
     drafts: dict[str, FileEntry] = field(default_factory=dict)  # E-Mails/<stem>.eml
     released: list[str] = field(default_factory=list)  # ours once, changed by hand: the clerk's
     notices: list[str] = field(default_factory=list)  # the last settlement run's warnings
+    unsettled: list[str] = field(default_factory=list)  # regions without costs, not settled
     entries: list[Entry] = field(default_factory=list)  # bank entries, each once
     assignments: list[Assignment] = field(default_factory=list)  # the clerk's (zuordnen)
     statements: list[StatementRead] = field(default_factory=list)
@@ -361,7 +362,8 @@ class Ledger:
         return Settlement(settings=context.settings, subsidy_rate=context.subsidy_rate,
                           subsidy_rate_is_default=context.subsidy_rate_is_default,
                           regions=tuple(r.latest.result if latest else r.settlement.result
-                                        for r in self.regions.values()))
+                                        for r in self.regions.values()),
+                          skipped_regions=tuple(self.unsettled))
 
     def bills(self) -> list[tuple[Region, Version, Bill]]:
         return [(r, v, b) for r in self.regions.values() for v, b in r.bills()]

@@ -269,4 +269,7 @@ def apply_plan(plan: SettlementPlan, ledger: Ledger, settlement: Settlement) -> 
             entry.versions.remove(step.dropped)
         if step.step is Step.CORRECT:
             entry.versions.append(step.version)
+    # a region without costs in this run and none in the folder is not settled (the overview
+    # says so); one with letters in the folder never is called that
+    ledger.unsettled = [r for r in settlement.skipped_regions if r not in ledger.regions]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +54,7 @@ class Transaction:
     staging: Path | None = None
     _remove: set[str] = field(default_factory=set)  # ours, to go unless changed since
     _prune: set[str] = field(default_factory=set)  # record copies beyond KEEP_COPIES
+    _last: list[Callable[[Path], list[str]]] = field(default_factory=list)
 
     @contextmanager
     def writing(self) -> Iterator[Path]:
@@ -63,6 +64,11 @@ class Transaction:
             self.staging = staging
             yield staging
             self._finish(staging)
+
+    def on_publish(self, write: Callable[[Path], list[str]]) -> None:
+        """``write(staging)`` runs when the change is published, once the ledger lists every
+        file the change wrote (LIESMICH describes them all); it returns the names it wrote."""
+        self._last.append(write)
 
     def wrote(self, *names: str) -> None:
         self.written += [n for n in names if n not in self.written]
@@ -99,6 +105,10 @@ class Transaction:
             files[name] = FileEntry(sha256(staging / name), region_of(ledger, name),
                                     owners.get(document_of(name), ""))
         ledger.files = files
+        for write in self._last:
+            for name in write(staging):
+                self.wrote(name)
+                files[name] = FileEntry(sha256(staging / name))
         self._drop_stale_drafts(staging)
         hand = {n for n in self._remove if (self.folder / n).is_file() and self.changed_by_hand(n)}
         ledger.released = sorted({*ledger.released, *hand} - set(files))
