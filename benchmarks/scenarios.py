@@ -14,7 +14,6 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from kim_excel.core.agreement import DEFAULT_VAT_NOTE
 from kim_excel.core.files import ascii_name
 from kim_excel.core.model import EMPLOYER, KOSTENARTEN, PARTNER
 from kim_excel.documents.template import FormContent
@@ -110,7 +109,7 @@ def scenario_form(scenario: Scenario) -> FormContent:
     names = iter(municipality_names(scenario.parties, scenario.seed))
     form = FormContent(settings={
         "Abrechnungsjahr": YEAR, "Förderbetrag je VZÄ": 57000, "Landesförderung entfallen": "Nein",
-        "Umsatzsteuersatz": 0, "Hinweis Umsatzsteuer": DEFAULT_VAT_NOTE,
+        "Umsatzsteuersatz": 0,
         "Zahlungsziel (Tage)": 30, "Kündigungsfrist (Monate)": 18,
         "Datum der Abrechnung": date(YEAR + 1, 3, 2), "Aktenzeichen": f"50.31-KIM/{YEAR}",
     })

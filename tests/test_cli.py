@@ -91,13 +91,13 @@ def test_failed_run_keeps_the_earlier_results(tmp_path):
     write(example_2024(), tmp_path / "in" / "a.xlsx")
     assert run("abrechnen", "--eingang", str(tmp_path / "in"), "--ausgabe",
                str(tmp_path / "out")).exit_code == 0
-    before = {p.name: p.read_bytes() for p in (tmp_path / "out" / "2024").iterdir()}
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out" / "2024").rglob("*") if p.is_file()}
     bad = example_2024()
     bad.positions[0]["VZÄ"] = 2
     write(bad, tmp_path / "in" / "a.xlsx")
     assert run("abrechnen", "--eingang", str(tmp_path / "in"), "--ausgabe",
                str(tmp_path / "out")).exit_code == 1
-    after = {p.name: p.read_bytes() for p in (tmp_path / "out" / "2024").iterdir()}
+    after = {p.name: p.read_bytes() for p in (tmp_path / "out" / "2024").rglob("*") if p.is_file()}
     assert after == before
 
 

@@ -17,7 +17,8 @@ from kim_excel.cli import texts as cli_texts
 from kim_excel.cli.terminal import notice_lines, problem_lines, summary_lines
 from kim_excel.core.dates import parse_german_date
 from kim_excel.core.errors import InputError, KimError
-from kim_excel.core.german import count, thousands
+from kim_excel.core.german import count, thousands, yes_no_word
+from kim_excel.core.references import SEND_LOG
 
 cli_texts.install()
 
@@ -272,81 +273,105 @@ def vorlage(pfad: str, ueberschreiben: bool) -> None:
 @click.option("--ja", is_flag=True, help="Ohne Rückfrage senden.")
 @click.option("--an", "test_address", metavar="ADRESSE", default="",
               help="Probeversand: alle E-Mails an diese eine Adresse statt an die Kommunen.")
-@click.option("--erneut", is_flag=True, help="Auch bereits gesendete Abrechnungen erneut senden.")
-def versenden(jahr: int, eingang: Path, ausgabe: Path, senden: bool, ja: bool,
-              test_address: str, erneut: bool) -> None:
+@click.option("--erneut", is_flag=True,
+              help="Auch bereits versandte Abrechnungen erneut senden (eine Kopie).")
+@click.pass_context
+def versenden(ctx: click.Context, jahr: int, eingang: Path, ausgabe: Path, senden: bool,
+              ja: bool, test_address: str, erneut: bool) -> None:
     """Abrechnungen per E-Mail: erst Entwürfe zum Prüfen, mit --senden über SMTP.
+
+    Versendet wird, was abgerechnet ist (die Verwaltungsdatei des Jahresordners); mit
+    --eingang prüft es vorher, dass die Eingabe noch dieselben Zahlen ergibt. Per Post oder
+    per E-Mail Versandtes geht nie ein zweites Mal hinaus (außer mit --erneut).
 
     SMTP-Einstellungen: Umgebungsvariablen KIM_SMTP_HOST, KIM_SMTP_PORT, KIM_SMTP_USER,
     KIM_SMTP_PASSWORD, KIM_SMTP_STARTTLS, KIM_SMTP_FROM, KIM_SMTP_CAFILE oder die Datei
     kim-excel-smtp.ini (siehe docs/Versand.md).
     """
-    from kim_excel.commands import send as mailing  # only this command's modules
-    from kim_excel.ledger.folder import output_lock  # only this command's modules
+    from kim_excel.commands import send  # only this command's modules
+    from kim_excel.commands.smtp import load_smtp_config, require_server  # likewise
+    from kim_excel.ledger.transaction import year_folder  # likewise
 
     if (test_address or erneut) and not senden:
         raise click.UsageError("--an und --erneut gelten nur zusammen mit --senden.")
     if test_address and "@" not in test_address:
         raise click.UsageError(f"--an „{test_address}“ ist keine E-Mail-Adresse.")
+    given = {name: ctx.params[name] for name in ("eingang", "ausgabe")
+             if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
     try:
-        config = mailing.load_smtp_config()
+        config = load_smtp_config()
         if senden:
-            mailing.require_server(config)
-        with output_lock(ausgabe):
-            batch = mailing.load_batch(eingang, ausgabe, jahr, date.today(), config)
+            require_server(config)
+        with year_folder(ausgabe, jahr) as change:
+            mailing = send.prepare_mailing(change, date.today(), config.sender,
+                                           given.get("eingang"))
             if not senden:
-                report = mailing.write_drafts(batch)
-                echo_lines(f"  {path.name}  an {item.recipient or '(keine Adresse)'}"
-                           for path, item in zip(report.files, batch.items, strict=True))
-                echo_lines((f"Warnung: {w}" for w in report.warnings), err=True)
-                click.echo(f"{count(len(report.files), 'Entwurf', 'Entwürfe')} geschrieben nach "
-                           f"{report.files[0].parent if report.files else batch.folder}/ – "
-                           f"bitte prüfen. Senden mit: kim-excel versenden --jahr {jahr} "
-                           f"--senden")
+                echo_drafts(send.write_drafts(mailing), jahr, given)
                 return
-            done = send_batch(batch, config, test_address, erneut, ja)
+            done = send_mails(mailing, config, test_address, erneut, ja)
     except KimError as exc:
         fail(exc)
     sys.exit(0 if done else 1)
 
 
-def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool:
-    """Show the plan, ask, send; True when everything due has gone out."""
-    from kim_excel.commands import send as mailing  # only this command's modules
+def echo_drafts(report, year: int, given: dict[str, Path]) -> None:
+    echo_lines(f"  {path.name}  an {item.recipient or '(keine Adresse)'}"
+               for path, item in zip(report.files, report.items, strict=True))
+    echo_lines(report.skipped)
+    echo_lines((f"Warnung: {w}" for w in report.warnings), err=True)
+    options = "".join(f" --{name} {value}" for name, value in given.items())
+    where = f"{report.files[0].parent}/" if report.files else "–"
+    click.echo(f"{count(len(report.files), 'Entwurf', 'Entwürfe')} geschrieben nach {where} – "
+               f"bitte prüfen. Senden mit: kim-excel versenden --jahr {year}{options} --senden")
 
-    plan = mailing.plan_sending(batch, test_address, again)
+
+def confirm(question: str, nothing_done: str) -> bool:
+    """A German yes/no question in a terminal (j/ja/n/nein, the form's yes-words); without a
+    terminal no answer is possible, and nothing happens."""
+    if not sys.stdin.isatty():
+        click.echo(f"Keine Bestätigung möglich (keine Eingabe) – {nothing_done}. Ohne Rückfrage: "
+                   f"--ja", err=True)
+        return False
+    while True:
+        answer = yes_no_word(click.prompt(f"{question} [j/N]", default="n",
+                                          show_default=False))
+        if answer is not None:
+            break
+        click.echo("Bitte „j“ (ja) oder „n“ (nein) eingeben.")
+    if not answer:
+        click.echo(f"Abgebrochen – {nothing_done}.")
+    return answer
+
+
+def send_mails(mailing, config, test_address: str, again: bool, yes: bool) -> bool:
+    """Show the plan, ask, send; True when everything due has gone out."""
+    from kim_excel.commands import send  # only this command's modules
+
+    plan = send.plan_sending(mailing, test_address, again)
     mode = f" – PROBEVERSAND an {test_address}" if test_address else ""
-    click.echo(f"E-Mail-Versand der Abrechnungen {batch.settlement.year} über "
+    click.echo(f"E-Mail-Versand der Abrechnungen {mailing.ledger.year} über "
                f"{config.host}:{config.port}{mode}:")
     echo_lines(p.line() for p in plan)
     if config.user and not config.starttls:
         click.echo("Warnung: Anmeldung ohne Verschlüsselung (KIM_SMTP_STARTTLS=nein) – das "
                    "Passwort geht unverschlüsselt über das Netz.", err=True)
-    due = [p for p in plan if p.action is not mailing.Action.ALREADY_SENT]
-    to_send = [p for p in plan if p.action is mailing.Action.SEND]
+    due = [p for p in plan if p.action not in (send.Action.DELIVERED, send.Action.CHANGED)]
+    to_send = [p for p in due if p.action is send.Action.SEND]
     if not due:
-        click.echo("Alle Abrechnungen sind bereits gesendet; nichts zu tun.")
-        return True
-    if to_send and not yes:
-        try:
-            answer = click.prompt(f"{count(len(to_send), 'E-Mail', 'E-Mails')} jetzt senden? "
-                                  f"[j/N]", default="n", show_default=False)
-        except click.Abort:
-            click.echo("\nKeine Bestätigung möglich (keine Eingabe) – nichts gesendet. Ohne "
-                       "Rückfrage senden: --ja", err=True)
-            return False
-        if answer.strip().lower() not in ("j", "ja", "y", "yes"):
-            click.echo("Abgebrochen – nichts gesendet.")
-            return False
-    outcomes = mailing.send_planned(batch, plan, config,
-                                    on_outcome=lambda o: click.echo(o.line(), err=not o.ok))
-    echo_lines(mailing.issue_sent(batch, outcomes, date.today()))
+        click.echo("Nichts zu senden: alles ist bereits versandt (eine Kopie sendet --erneut).")
+        return not any(p.action is send.Action.CHANGED for p in plan)
+    if to_send and not yes and not confirm(
+            f"{count(len(to_send), 'E-Mail', 'E-Mails')} jetzt senden?", "nichts gesendet"):
+        return False
+    outcomes = send.send_planned(mailing, plan, config,
+                                 on_outcome=lambda o: click.echo(o.line(), err=not o.ok))
+    echo_lines(send.finish_sending(mailing, outcomes, date.today()))
     failed = [o for o in outcomes if not o.ok]
     sent = len(outcomes) - len(failed)
     click.echo(f"{sent} von {count(len(due), 'E-Mail', 'E-Mails')} gesendet"
                + (f", {len(failed)} nicht: " + ", ".join(o.planned.item.partner.name
                                                         for o in failed) if failed else "")
-               + f". Protokoll: {batch.log_path}")
+               + f". Protokoll: {mailing.folder / SEND_LOG}")
     return not failed
 
 
@@ -359,23 +384,18 @@ def send_batch(batch, config, test_address: str, again: bool, yes: bool) -> bool
 def festschreiben(jahr: int, region: str | None, ausgabe: Path, ja: bool) -> None:
     """Abrechnungen festschreiben (per Post versandt): danach ändern sie sich nie mehr;
     geänderte Zahlen ergeben eine Korrekturabrechnung."""
-    from kim_excel.ledger.life import drafts_to_issue, issue_folder  # only this command's modules
+    from kim_excel.commands.issue import issue_folder, pending  # only this command's modules
 
     try:
-        pending = drafts_to_issue(ausgabe, jahr, region)
-        if not pending:
-            click.echo("Nichts festzuschreiben: alles ist bereits festgeschrieben.")
+        lines = pending(ausgabe, jahr, region, date.today())
+        if not lines:
+            click.echo("Nichts festzuschreiben: alles ist bereits festgeschrieben und versandt.")
             return
-        echo_lines(f"  {line}" for line in pending)
-        if not ja:
-            if not sys.stdin.isatty():
-                click.echo("Keine Bestätigung möglich (keine Eingabe) – nichts festgeschrieben. "
-                           "Ohne Rückfrage: --ja", err=True)
-                sys.exit(1)
-            if not click.confirm("Jetzt festschreiben? Danach ändern sich diese Abrechnungen "
-                                 "nie mehr", default=False):
-                click.echo("Abgebrochen – nichts festgeschrieben.")
-                return
+        click.echo("Festschreiben (per Post versandt):")
+        echo_lines(f"  {line}" for line in lines)
+        if not ja and not confirm("Jetzt festschreiben? Danach ändern sich diese Abrechnungen "
+                                  "nie mehr", "nichts festgeschrieben"):
+            sys.exit(1 if not sys.stdin.isatty() else 0)
         echo_lines(issue_folder(ausgabe, jahr, region, date.today()))
     except KimError as exc:
         fail(exc)

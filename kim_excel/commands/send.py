@@ -1,21 +1,20 @@
-"""E-mail the settlements (``kim-excel versenden``): drafts to review first, then SMTP.
+"""``kim-excel versenden``: e-mail the bills the ledger holds, drafts first, then SMTP.
 
-Apart from the settlement run: it never computes or writes a settlement. The figures it quotes
-and the files it attaches are those of the year folder's record (``record.py``), which the
-last ``kim-excel abrechnen`` wrote. The input is read only to check that it still gives the
-recorded figures (with the recorded settlement dates: sending next week does not re-date
-anything); otherwise the text could contradict the attachment. Corrections are mailed like
-settlements; what goes out is issued (SPEC § 7).
+It never computes or writes a settlement: the figures it quotes, the numbers and the files it
+attaches are the ledger's (``ledger/book.py``), which the settlement run wrote. Given an input
+(``--eingang``), it refuses when the input's figures differ from the ledger's (the one answer
+``Region.differences``); without one it needs none, so reminders and late corrections go out
+whatever lies in ``input/``. What was posted (``festschreiben``) or e-mailed before is never
+sent again, and the run says why it skips it; only ``--erneut`` sends a copy, and says so.
+What goes out is issued (SPEC § 7), and every attempt is recorded in the ledger at once.
 
 Glossary:
 
-- Entwurf (``draft``): an ``.eml`` file per letter in ``<J>/E-Mails/`` with ``X-Unsent: 1``,
+- Entwurf (``draft``): an ``.eml`` file per bill in ``<J>/E-Mails/`` with ``X-Unsent: 1``,
   which Outlook opens as an editable new message and Thunderbird as a message to edit.
-- Versandprotokoll (``send log``, ``sendlog.py``): ``<J>/versand.csv``, one line per attempt.
-  A letter counts as sent when a line says ``gesendet`` for the same recipient and the same
-  attachment hashes; a run after a failure sends only the rest.
-- Testversand (``--an``): every message to one test address instead; logged as ``Test``,
-  which never counts as sent for the partner.
+- Versandprotokoll (``send log``, ``ledger/sendlog.py``): ``<J>/versand.csv``, written from the
+  ledger for people; deleting it changes nothing.
+- Testversand (``--an``): every message to one test address instead; never counts as sent.
 
 SMTP settings and the transport: ``smtp.py``.
 """
@@ -28,56 +27,39 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from enum import Enum
 from pathlib import Path
 
-from kim_excel.commands.smtp import (  # noqa: F401 (re-exported for the CLI and tests)
-    CONFIG_NAME,
+from kim_excel.commands.smtp import (
     ServerUnavailable,
     SmtpConfig,
     _drop,
-    _reason,
     connect,
-    load_smtp_config,
-    require_server,
     send_error,
 )
-from kim_excel.core.calculation import settle
-from kim_excel.core.errors import MailError  # noqa: F401 (re-exported)
-from kim_excel.core.files import write_atomically
-from kim_excel.core.model import Party, RegionResult, Settlement, Share
-from kim_excel.core.money import format_eur
-from kim_excel.core.references import invoice_number, payment_reference
-from kim_excel.documents.einvoices import einvoice_attachments
+from kim_excel.commands.summaries import write_summaries
+from kim_excel.core.errors import MailError
+from kim_excel.core.files import os_reason, write_atomically
+from kim_excel.core.german import day_text, format_eur, iban_groups
+from kim_excel.core.model import Party, RegionResult, Share
+from kim_excel.core.references import draft_file, payment_reference
 from kim_excel.input.validation import load_input
-from kim_excel.ledger.life import changed_partners, with_recorded_dates
-from kim_excel.ledger.life import issue_sent as issue
-from kim_excel.ledger.record import (
-    DRAFT,
-    RECORD_NAME,
+from kim_excel.ledger.book import (
+    Bill,
     FileEntry,
-    Record,
-    read_record,
-    region_data,
-    region_from_data,
-    settlement_of,
-    write_record,
+    Kind,
+    Ledger,
+    Region,
+    Sending,
+    SendResult,
+    Version,
 )
-from kim_excel.ledger.sendlog import (  # noqa: F401 (re-exported for the CLI and tests)
-    LOG_COLUMNS,
-    LOG_NAME,
-    LogEntry,
-    Result,
-    append_log,
-    check_log_writable,
-    read_log,
-)
+from kim_excel.ledger.life import context_of, settle_dated, zero_share
+from kim_excel.ledger.transaction import Transaction, attachment_names
 
-DRAFT_FOLDER = "E-Mails"
 STALE = ("Die Eingabe wurde seit der Abrechnung geändert – bitte zuerst `kim-excel abrechnen` "
          "ausführen")
 MIME_TYPES = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -85,7 +67,7 @@ MIME_TYPES = {".xlsx": ("application", "vnd.openxmlformats-officedocument.spread
 
 
 # ---------------------------------------------------------------------------------------------
-# The mails to send, checked against the last settlement run
+# The mails: one per bill of the ledger
 
 
 @dataclass(frozen=True)
@@ -100,27 +82,27 @@ class Attachment:
 
 @dataclass(frozen=True)
 class MailItem:
-    """One partner's settlement mail, before it has a recipient for this run."""
+    """One bill's mail, before it has a recipient for this run."""
 
+    bill: Bill
+    version: Version
+    region: Region
     partner: Party
     employer: Party
-    region: RegionResult
-    share: Share
     sender: Address | None  # None: neither the employer's e-mail nor KIM_SMTP_FROM
     reply_to: Address | None
     subject: str
     body: str
     attachments: tuple[Attachment, ...]
-    amount: Decimal = Decimal("0.00")  # to pay (positive) or refunded (negative)
-    day: date | None = None  # the letter's date
+    changed: str = ""  # why the files are not what kim-excel wrote (then it is not sent)
 
     @property
     def recipient(self) -> str:
         return self.partner.email
 
     @property
-    def hashes(self) -> str:
-        return ", ".join(a.sha256 for a in self.attachments)
+    def hashes(self) -> tuple[str, ...]:
+        return tuple(a.sha256 for a in self.attachments)
 
     @property
     def attachment_names(self) -> str:
@@ -128,88 +110,98 @@ class MailItem:
 
     @property
     def stem(self) -> str:
-        return Path(self.attachments[0].name).stem
+        return Path(self.bill.file).stem
 
 
 @dataclass(frozen=True)
-class MailBatch:
-    settlement: Settlement
-    folder: Path  # <ausgabe>/<J>/
+class Mailing:
+    """Every bill of the year folder as a mail."""
+
+    change: Transaction
     items: tuple[MailItem, ...]
-    record: Record | None = None
 
     @property
-    def log_path(self) -> Path:
-        return self.folder / LOG_NAME
+    def ledger(self) -> Ledger:
+        return self.change.ledger
+
+    @property
+    def folder(self) -> Path:
+        return self.change.folder
 
 
-def prepare_mails(record: Record, regions: Iterable[str], folder: Path,
-                  sender: str = "") -> MailBatch:
-    """One :class:`MailItem` per letter and correction letter of ``regions``, with the
-    figures of the record and the attachments read from ``folder``."""
-    items = []
-    settlement = None
-    for name in regions:
-        entry = record.regions[name]
-        region = region_from_data(entry.result)
-        settlement = settlement_of(entry.context, [region])
-        for share in region.partner_shares:
-            file = entry.letters[share.party.name]
-            items.append(mail_item(settlement, region, share, folder / file, sender,
-                                   invoice(settlement.year, share.party.name),
-                                   share.balance, region.terms.settlement_date))
-        for correction in entry.corrections:
-            corrected = region_from_data(correction.result)
-            before = {s.party.name: s for s in region_from_data(correction.before).shares}
-            for share in corrected.partner_shares:
-                letter = correction.letters.get(share.party.name)
-                if letter is None:
-                    continue
-                was = before.get(share.party.name)
-                amount = share.gross - (was.gross if was else Decimal("0.00"))
-                items.append(mail_item(
-                    settlement_of(correction.context, [corrected]), corrected, share,
-                    folder / letter["file"], sender, letter["number"], amount,
-                    date.fromisoformat(correction.day), {**letter, "due": correction.due}))
-    if settlement is None:
-        settlement = settlement_of(record.settings, []) if record.settings else None
-    return MailBatch(settlement, folder, tuple(items), record)
+def prepare_mailing(change: Transaction, today: date, sender: str = "",
+                    eingang: Path | None = None) -> Mailing:
+    """The mails of the ledger's bills; ``eingang`` given: first check that the input still
+    gives what the ledger holds."""
+    ledger = change.ledger
+    if ledger.is_empty:
+        raise MailError(f"Für {ledger.year} gibt es noch keine Abrechnung in „{change.folder}“ – "
+                        f"bitte zuerst `kim-excel abrechnen` ausführen.")
+    if eingang is not None:
+        check_input(eingang, ledger, today)
+    items = [mail_item(change, region, version, bill, sender)
+             for region, version, bill in ledger.bills()]
+    return Mailing(change, tuple(items))
 
 
-def invoice(year: int, partner: str) -> str:
+def check_input(eingang: Path, ledger: Ledger, today: date) -> None:
+    """The input must give the figures the ledger holds (with its dates)."""
+    inp, _ = load_input(eingang, today)
+    if inp.settings.year != ledger.year:
+        raise MailError(f"Die Eingabe in „{eingang}“ ist für das Abrechnungsjahr "
+                        f"{inp.settings.year}, nicht für {ledger.year}. Bitte --jahr "
+                        f"{inp.settings.year} angeben oder die Eingabe für {ledger.year} in den "
+                        f"Ordner legen.")
+    settlement = settle_dated(inp, ledger, today)
+    context = context_of(settlement)
+    differences = []
+    for region in settlement.regions:
+        entry = ledger.regions.get(region.region)
+        if entry is None:
+            differences.append(f"Region {region.region} ist noch nicht abgerechnet")
+        else:
+            differences += entry.differences(region, context)
+    if differences:
+        raise MailError(f"{STALE}.\n" + "\n".join(f"  – {d}" for d in differences))
 
-    return invoice_number(year, partner)
 
-
-def mail_item(settlement: Settlement, region: RegionResult, share: Share, xlsx: Path,
-              sender: str, number: str, amount: Decimal, day: date,
-              correction: dict | None = None) -> MailItem:
-    if not xlsx.is_file():
-        raise MailError(f"In „{xlsx.parent}“ fehlt {xlsx.name}. {STALE}.")
-
-    # The letter, then its XRechnung and ZUGFeRD PDF (SPEC § 8), or its plain PDF if any.
-    extra = einvoice_attachments(xlsx.parent, xlsx.stem) or [
-        p for p in [xlsx.with_suffix(".pdf")] if p.is_file()]
-    files = [xlsx, *extra]
-    attachments = tuple(read_attachment(p) for p in files)
-    sender_address, reply_to = sender_of(region.employer, sender)
-    if correction is None:
-        text = body(settlement, region, share, attachments, number)
-        title = subject(settlement, share.party)
+def mail_item(change: Transaction, region: Region, version: Version, bill: Bill,
+              sender: str) -> MailItem:
+    folder, ledger = change.folder, change.ledger
+    names = attachment_names(ledger, bill.file)
+    missing = [n for n in names if not (folder / n).is_file()]
+    edited = [n for n in names if n not in missing and change.changed_by_hand(n)]
+    changed = ""
+    if missing:
+        changed = f"{', '.join(missing)} fehlt im Ordner"
+    elif edited:
+        changed = (f"{', '.join(edited)} wurde nach dem Schreiben von Hand geändert – "
+                   f"kim-excel versendet nur, was es selbst geschrieben hat")
+    attachments = tuple(read_attachment(folder / n) for n in names if n not in missing)
+    partner = region.party(bill.partner)
+    employer = version.result.employer
+    sender_address, reply_to = sender_of(employer, sender)
+    share = next((s for s in version.result.partner_shares if s.party.name == bill.partner),
+                 None)
+    if bill.kind is Kind.LETTER:
+        text = body(ledger.year, version.result, share, bill, attachments)
+        title = subject(ledger.year, partner)
     else:
-        text = correction_body(settlement, region, share, attachments, number, amount,
-                               correction)
-        title = f"Korrektur {number} – " + subject(settlement, share.party)
-    return MailItem(partner=share.party, employer=region.employer, region=region, share=share,
-                    sender=sender_address, reply_to=reply_to, subject=title, body=text,
-                    attachments=attachments, amount=amount, day=day)
+        was = next(s for s in region.billed_before(version).result.partner_shares
+                   if s.party.name == bill.partner)
+        text = correction_body(ledger.year, version.result, share or zero_share(was), partner,
+                               bill, attachments)
+        title = f"Korrektur {bill.number} – " + subject(ledger.year, partner)
+    return MailItem(bill=bill, version=version, region=region, partner=partner,
+                    employer=employer, sender=sender_address, reply_to=reply_to, subject=title,
+                    body=text, attachments=attachments, changed=changed)
 
 
 def read_attachment(path: Path) -> Attachment:
     try:
         return Attachment(path.name, path.read_bytes())
     except OSError as exc:
-        raise MailError(f"„{path}“ kann nicht gelesen werden ({_reason(exc)}).") from None
+        raise MailError(f"„{path}“ kann nicht gelesen werden ({os_reason(exc)}).") from None
 
 
 def sender_of(employer: Party, override: str) -> tuple[Address | None, Address | None]:
@@ -224,67 +216,22 @@ def sender_of(employer: Party, override: str) -> tuple[Address | None, Address |
     return sender, reply_to
 
 
-def check_against_record(settlement: Settlement, record: Record) -> None:
-    """Every region of the input must give the figures the record holds (with the recorded
-    dates): for a draft exactly, for an issued region the same partner amounts."""
-
-    differences = []
-    for region in settlement.regions:
-        entry = record.regions.get(region.region)
-        if entry is None:
-            differences.append(f"Region {region.region} ist noch nicht abgerechnet")
-            continue
-        latest = region_from_data(entry.latest())
-        if entry.state == DRAFT and region_data(region) == entry.latest():
-            continue
-        if entry.state != DRAFT and not changed_partners(latest, region):
-            continue
-        was = {s.party.name: s for s in latest.partner_shares}
-        for share in region.partner_shares:
-            old = was.pop(share.party.name, None)
-            if old is None:
-                differences.append(f"{share.party.name} fehlt in der Abrechnung")
-            elif (old.balance, old.due_date) != (share.balance, share.due_date):
-                differences.append(
-                    f"{share.party.name}: laut Abrechnung {format_eur(old.balance)} fällig am "
-                    f"{day(old.due_date)}, laut Eingabe {format_eur(share.balance)} fällig am "
-                    f"{day(share.due_date)}")
-        differences += [f"{name} steht in der Abrechnung, ist aber keine Partnerkommune mehr"
-                        for name in was]
-        if not differences:
-            differences.append(f"Region {region.region}: die Eingabe weicht von der "
-                               f"Abrechnung ab")
-    if differences:
-        raise MailError(f"{STALE}.\n" + "\n".join(f"  – {d}" for d in differences))
-
-
-def day(value: date | None) -> str:
-    return f"{value:%d.%m.%Y}" if value else "–"
-
-
 # ---------------------------------------------------------------------------------------------
 # What the mail says
 
 
-def subject(settlement: Settlement, partner: Party) -> str:
-    return (f"Abrechnung Kommunales Case-Management {settlement.year} – "
-            f"{partner.full_name}")
+def subject(year: int, partner: Party) -> str:
+    return f"Abrechnung Kommunales Case-Management {year} – {partner.full_name}"
 
 
-def iban_groups(iban: str) -> str:
-    """``DE26401545300000123456`` → ``DE26 4015 4530 0000 1234 56``."""
-    compact = "".join(iban.split())
-    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
-
-
-def payment_lines(settlement: Settlement, region: RegionResult, share: Share, amount: Decimal,
-                  due: date | None, number: str) -> list[str]:
-    """What to pay or what is refunded, with the one Verwendungszweck (references.py)."""
-    employer, partner = region.employer, share.party
-    reference = payment_reference(settlement.year, number, partner.kassenzeichen)
+def payment_lines(year: int, region: RegionResult, partner: Party, bill: Bill) -> list[str]:
+    """What to pay or what is refunded, with the one Verwendungszweck (references.py); the
+    account that receives the money, as the letter and the e-invoice name it."""
+    employer, amount = region.employer, bill.amount
+    reference = payment_reference(year, bill.number, partner.kassenzeichen)
     if amount > 0:
         return [
-            f"Bitte überweisen Sie {format_eur(amount)} bis zum {day(due)}",
+            f"Bitte überweisen Sie {format_eur(amount)} bis zum {day_text(bill.due)}",
             "auf folgendes Konto:",
             "",
             f"  Empfänger:       {employer.full_name}",
@@ -294,10 +241,11 @@ def payment_lines(settlement: Settlement, region: RegionResult, share: Share, am
             f"  Verwendungszweck: {reference}",
         ]
     if amount < 0:
-        account = f" auf Ihr Konto {iban_groups(partner.iban)}" if partner.iban else ""
+        account = f" auf Ihr Konto {iban_groups(partner.iban)}" if partner.iban else \
+            " auf Ihr uns bekanntes Konto"
         return [
             f"Sie erhalten {format_eur(-amount)} zurück. Wir überweisen den Betrag",
-            f"bis zum {day(due)}{account}",
+            f"bis zum {day_text(bill.due)}{account}",
             f"mit dem Verwendungszweck „{reference}“.",
         ]
     return ["Es ergibt sich kein Zahlungsbetrag."]
@@ -317,17 +265,15 @@ def closing(region: RegionResult, attachments: Iterable[Attachment]) -> list[str
     return lines
 
 
-def body(settlement: Settlement, region: RegionResult, share: Share,
-         attachments: Iterable[Attachment], number: str = "") -> str:
+def body(year: int, region: RegionResult, share: Share, bill: Bill,
+         attachments: Iterable[Attachment]) -> str:
     partner = share.party
-    year = settlement.year
-    number = number or invoice(year, partner.name)
     lines = [
         "Sehr geehrte Damen und Herren,",
         "",
         f"anbei erhalten Sie die Abrechnung des Eigenanteils {year} am Kommunalen",
         f"Case-Management der Region {region.region} (§ 2 der Kooperationsvereinbarung)",
-        f"für die {partner.full_name} (Rechnungsnummer {number}).",
+        f"für die {partner.full_name} (Rechnungsnummer {bill.number}).",
         "",
         f"Ihr Anteil am Eigenanteil der Region:  {format_eur(share.net)}",
     ]
@@ -340,28 +286,26 @@ def body(settlement: Settlement, region: RegionResult, share: Share,
     lines.append("")
     if share.balance < 0:
         lines.append("Ihre Abschläge übersteigen Ihren Anteil.")
-    lines += payment_lines(settlement, region, share, share.balance, share.due_date, number)
+    lines += payment_lines(year, region, partner, bill)
     lines += closing(region, attachments)
     return "\n".join(lines) + "\n"
 
 
-def correction_body(settlement: Settlement, region: RegionResult, share: Share,
-                    attachments: Iterable[Attachment], number: str, amount: Decimal,
-                    letter: dict) -> str:
-    corrects = f"{letter['corrects']} vom {day(date.fromisoformat(letter['corrects_date']))}"
+def correction_body(year: int, region: RegionResult, share: Share, partner: Party, bill: Bill,
+                    attachments: Iterable[Attachment]) -> str:
+    corrects = f"{bill.corrects} vom {day_text(bill.corrects_day)}"
     lines = [
         "Sehr geehrte Damen und Herren,",
         "",
-        f"die Kosten der Region {region.region} für {settlement.year} haben sich nach unserer",
+        f"die Kosten der Region {region.region} für {year} haben sich nach unserer",
         f"Abrechnung {corrects} geändert. Anbei erhalten Sie die Korrektur",
-        f"{number} für die {share.party.full_name}.",
+        f"{bill.number} für die {partner.full_name}.",
         "",
         f"Ihr Anteil, berichtigt:  {format_eur(share.net)}",
-        f"Differenz zur bisherigen Abrechnung:  {format_eur(amount)}",
+        f"Differenz zur bisherigen Abrechnung:  {format_eur(bill.amount)}",
         "",
     ]
-    due = date.fromisoformat(letter["due"]) if letter.get("due") else None
-    lines += payment_lines(settlement, region, share, amount, due, number)
+    lines += payment_lines(year, region, partner, bill)
     lines += closing(region, attachments)
     return "\n".join(lines) + "\n"
 
@@ -398,66 +342,13 @@ def mail_domain(item: MailItem) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Drafts
-
-
-@dataclass(frozen=True)
-class DraftReport:
-    files: tuple[Path, ...]
-    warnings: tuple[str, ...]
-
-
-def write_drafts(batch: MailBatch) -> DraftReport:
-    """One ``.eml`` per partner; the same input gives byte-identical drafts.
-
-    Date is the settlement date, Message-ID and MIME boundary derive from the content; each
-    file is replaced atomically.
-    """
-    folder = batch.folder / DRAFT_FOLDER
-    folder.mkdir(exist_ok=True)
-    files, warnings = [], []
-    for item in batch.items:
-        digest = hashlib.sha256(
-            "\0".join([item.subject, item.body, item.recipient, str(item.sender),
-                       item.hashes]).encode()).hexdigest()
-        message_id = f"<{digest[:32]}@{mail_domain(item)}>"
-        when = datetime.combine(item.day, time(9, 0)).astimezone()
-        msg = build_message(item, item.recipient, when, message_id, draft=True)
-        msg.set_boundary(f"=_kim_{digest[:24]}")  # '=_' never occurs in base64 or QP text
-        path = folder / f"{item.stem}.eml"
-        try:
-            write_atomically(path, msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
-        except OSError as exc:
-            raise MailError(f"Der Entwurf „{path}“ kann nicht geschrieben werden "
-                            f"({_reason(exc)}) – ist er gerade geöffnet? Bitte schließen und "
-                            f"erneut starten.") from None
-        files.append(path)
-        if batch.record is not None:
-            batch.record.drafts[f"{DRAFT_FOLDER}/{path.name}"] = FileEntry(
-                hashlib.sha256(path.read_bytes()).hexdigest(), item.region.region)
-        if not item.recipient:
-            warnings.append(f"{item.partner.full_name}: keine E-Mail-Adresse in "
-                            f"Vertragsparteien – im Entwurf fehlt der Empfänger.")
-        if item.sender is None:
-            warnings.append(f"{item.partner.full_name}: für {item.employer.full_name} ist keine "
-                            f"E-Mail-Adresse eingetragen und KIM_SMTP_FROM nicht gesetzt – im "
-                            f"Entwurf fehlt der Absender.")
-    if batch.record is not None:  # so that a run with new figures removes these drafts
-        write_record(batch.folder, batch.record)
-    return DraftReport(tuple(files), tuple(warnings))
-
-
-# ---------------------------------------------------------------------------------------------
-# The send log
-
-
-# ---------------------------------------------------------------------------------------------
-# Sending
+# What this run does per bill
 
 
 class Action(Enum):
     SEND = "senden"
-    ALREADY_SENT = "bereits gesendet"
+    DELIVERED = "bereits versandt"
+    CHANGED = "geändert"
     NO_ADDRESS = "ohne Adresse"
     NO_SENDER = "ohne Absender"
 
@@ -468,57 +359,127 @@ class Planned:
     recipient: str
     action: Action
     test: bool = False
-    earlier: str = ""  # when it was sent before
+    again: bool = False  # --erneut: a copy of what went out before
 
     @property
     def reason(self) -> str:
-        """Why a partner is skipped (empty when it is sent)."""
-        if self.action is Action.ALREADY_SENT:
-            return (f"am {self.earlier} bereits an {self.recipient} gesendet (erneut senden mit "
-                    f"--erneut)")
+        """Why a bill is skipped (empty when it is sent)."""
+        item = self.item
+        if self.action is Action.DELIVERED:
+            return (f"{item.bill.number} ging bereits {item.bill.delivery_text()} hinaus "
+                    f"(eine Kopie sendet nur --erneut)")
+        if self.action is Action.CHANGED:
+            return item.changed
         if self.action is Action.NO_SENDER:
-            return (f"kein Absender – für {self.item.employer.full_name} fehlt die E-Mail-"
+            return (f"kein Absender – für {item.employer.full_name} fehlt die E-Mail-"
                     f"Adresse in Vertragsparteien und KIM_SMTP_FROM ist nicht gesetzt")
         if self.action is Action.NO_ADDRESS:
             return "keine E-Mail-Adresse in Vertragsparteien (Spalte E-Mail)"
         return ""
 
     def line(self) -> str:
-        partner = self.item.partner
-        if self.item.amount >= 0:
-            amount = f"zahlt {format_eur(self.item.amount)}"
-        else:
-            amount = f"erhält {format_eur(-self.item.amount)}"
-        what = (f"{partner.full_name}: {amount}, Anhang {self.item.attachment_names}, "
-                f"von {self.item.sender.addr_spec if self.item.sender else '?'}")
+        partner, bill = self.item.partner, self.item.bill
+        amount = f"zahlt {format_eur(bill.amount)}" if bill.amount >= 0 else \
+            f"erhält {format_eur(-bill.amount)}"
+        what = (f"{partner.full_name}: {bill.number}, {amount}, Anhang "
+                f"{self.item.attachment_names}, von "
+                f"{self.item.sender.addr_spec if self.item.sender else '?'}")
         if self.action is Action.SEND:
             target = f"TEST an {self.recipient} (statt {partner.email or 'ohne Adresse'})" \
                 if self.test else f"an {self.recipient}"
-            return f"  senden        {target} – {what}"
+            copy = " – ERNEUT, eine Kopie" if self.again else ""
+            return f"  senden        {target}{copy} – {what}"
         return f"  übersprungen  {partner.full_name}: {self.reason}"
 
 
-def plan_sending(batch: MailBatch, test_address: str = "", again: bool = False) -> list[Planned]:
-    """What this run will do per partner; nothing is sent yet."""
-    sent = {}
-    for entry in read_log(batch.log_path):
-        if entry.result == Result.SENT.value:
-            sent[(entry.partner, entry.recipient.lower(), entry.hashes)] = entry.time
+def plan_sending(mailing: Mailing, test_address: str = "", again: bool = False,
+                 ) -> list[Planned]:
+    """What this run will do per bill; nothing is sent yet. A bill that was posted or
+    e-mailed before is skipped unless ``again`` (``--erneut``); a test run (``--an``) sends
+    everything due to the test address."""
     plan = []
-    for item in batch.items:
-        if item.sender is None:
+    for item in mailing.items:
+        delivered = item.bill.delivered
+        if delivered and not again:
+            plan.append(Planned(item, item.recipient, Action.DELIVERED))
+        elif item.changed:
+            plan.append(Planned(item, item.recipient, Action.CHANGED))
+        elif item.sender is None:
             plan.append(Planned(item, "", Action.NO_SENDER))
         elif test_address:
-            plan.append(Planned(item, test_address, Action.SEND, test=True))
+            plan.append(Planned(item, test_address, Action.SEND, test=True, again=delivered))
         elif not item.recipient:
             plan.append(Planned(item, "", Action.NO_ADDRESS))
         else:
-            earlier = sent.get((item.partner.name, item.recipient.lower(), item.hashes))
-            if earlier and not again:
-                plan.append(Planned(item, item.recipient, Action.ALREADY_SENT, earlier=earlier))
-            else:
-                plan.append(Planned(item, item.recipient, Action.SEND))
+            plan.append(Planned(item, item.recipient, Action.SEND, again=delivered))
     return plan
+
+
+# ---------------------------------------------------------------------------------------------
+# Drafts
+
+
+@dataclass(frozen=True)
+class DraftReport:
+    files: tuple[Path, ...]
+    items: tuple[MailItem, ...]
+    warnings: tuple[str, ...]
+    skipped: tuple[str, ...]  # lines: why a bill got no draft
+
+
+def write_drafts(mailing: Mailing) -> DraftReport:
+    """One ``.eml`` per bill that is due (not posted, not sent, not changed by hand); the
+    same ledger gives byte-identical drafts. Date is the bill's date, Message-ID and MIME
+    boundary derive from the content."""
+    change = mailing.change
+    files, items, warnings, skipped = [], [], [], []
+    due = []
+    for planned in plan_sending(mailing):
+        if planned.action in (Action.DELIVERED, Action.CHANGED):
+            skipped.append(planned.line())
+        else:
+            due.append(planned.item)
+    with change.writing() as staging:
+        for item in due:
+            name = draft_file(item.bill.file)
+            data = draft_bytes(item)
+            (staging / name).parent.mkdir(exist_ok=True)
+            write_atomically(staging / name, data)
+            change.ledger.drafts[name] = FileEntry(
+                hashlib.sha256(data).hexdigest(), item.region.name, item.bill.number,
+                item.hashes)
+            change.wrote(name)
+            files.append(change.folder / name)
+            items.append(item)
+            warnings += draft_warnings(item)
+        change.wrote(*write_summaries(change.ledger, staging, change.folder))
+    return DraftReport(tuple(files), tuple(items), tuple(warnings), tuple(skipped))
+
+
+def draft_bytes(item: MailItem) -> bytes:
+    digest = hashlib.sha256("\0".join([item.subject, item.body, item.recipient,
+                                       str(item.sender), *item.hashes]).encode()).hexdigest()
+    message_id = f"<{digest[:32]}@{mail_domain(item)}>"
+    when = datetime.combine(item.bill.day, time(9, 0)).astimezone()
+    msg = build_message(item, item.recipient, when, message_id, draft=True)
+    msg.set_boundary(f"=_kim_{digest[:24]}")  # '=_' never occurs in base64 or QP text
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+
+
+def draft_warnings(item: MailItem) -> list[str]:
+    warnings = []
+    if not item.recipient:
+        warnings.append(f"{item.partner.full_name}: keine E-Mail-Adresse in Vertragsparteien "
+                        f"– im Entwurf fehlt der Empfänger.")
+    if item.sender is None:
+        warnings.append(f"{item.partner.full_name}: für {item.employer.full_name} ist keine "
+                        f"E-Mail-Adresse eingetragen und KIM_SMTP_FROM nicht gesetzt – im "
+                        f"Entwurf fehlt der Absender.")
+    return warnings
+
+
+# ---------------------------------------------------------------------------------------------
+# Sending
 
 
 @dataclass(frozen=True)
@@ -532,15 +493,16 @@ class Outcome:
         name = self.planned.item.partner.full_name
         if self.ok:
             kind = "Probe gesendet" if self.planned.test else "gesendet"
-            return f"{name}: {kind} an {self.planned.recipient}"
-        return f"{name}: NICHT gesendet – {self.detail}"
+            return f"{name}: {self.planned.item.bill.number} {kind} an {self.planned.recipient}"
+        return f"{name}: {self.planned.item.bill.number} NICHT gesendet – {self.detail}"
 
 
-def send_planned(batch: MailBatch, plan: list[Planned], config: SmtpConfig,
+def send_planned(mailing: Mailing, plan: list[Planned], config: SmtpConfig,
                  on_outcome: Callable[[Outcome], None] = lambda o: None,
                  now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
                  ) -> list[Outcome]:
-    """Send what the plan says, one message per partner, logging every attempt.
+    """Send what the plan says, one message per bill, and record every attempt in the ledger
+    at once (the send log is written from it).
 
     A failure for one partner (recipient rejected, message refused) does not stop the
     others; a server that cannot be reached or refuses the login fails the rest with that
@@ -550,35 +512,36 @@ def send_planned(batch: MailBatch, plan: list[Planned], config: SmtpConfig,
     connection: smtplib.SMTP | None = None
     unavailable = ""
 
-    def record(planned: Planned, outcome: Outcome, result: Result) -> None:
+    def record(planned: Planned, outcome: Outcome, result: SendResult) -> None:
         item = planned.item
         outcomes.append(outcome)
         on_outcome(outcome)
+        bill = mailing.ledger.bill(item.bill.number)[2]  # the ledger's own, not a copy
+        bill.sendings.append(Sending(
+            now().isoformat(timespec="seconds"), planned.recipient, result,
+            tuple(a.name for a in item.attachments), item.hashes, outcome.message_id,
+            outcome.detail))
         try:
-            append_log(batch.log_path, LogEntry(
-                f"{now():%d.%m.%Y %H:%M:%S}", item.partner.name, planned.recipient,
-                item.attachment_names, item.hashes, outcome.message_id, result.value,
-                outcome.detail))
+            mailing.change.save_now()
         except OSError as exc:  # stop: every further send would go unrecorded
-            raise MailError(f"Das Versandprotokoll „{batch.log_path}“ konnte nicht "
-                            f"fortgeschrieben werden ({_reason(exc)}). Zuletzt: "
-                            f"{outcome.line()}. Der Versand wurde angehalten; bitte das "
-                            f"Protokoll prüfen, bevor erneut gesendet wird.") from None
+            raise MailError(f"Die Verwaltungsdatei in „{mailing.folder}“ konnte nicht "
+                            f"geschrieben werden ({os_reason(exc)}). Zuletzt: "
+                            f"{outcome.line()}. Der Versand wurde angehalten.") from None
 
-    check_log_writable(batch.log_path)
     try:
         for planned in plan:
-            if planned.action is Action.ALREADY_SENT:
+            if planned.action in (Action.DELIVERED, Action.CHANGED):
                 continue
             if planned.action in (Action.NO_ADDRESS, Action.NO_SENDER):
                 record(planned, Outcome(planned, False, detail=planned.reason),
-                       Result.NO_ADDRESS if planned.action is Action.NO_ADDRESS
-                       else Result.FAILED)
+                       SendResult.NO_ADDRESS if planned.action is Action.NO_ADDRESS
+                       else SendResult.FAILED)
                 continue
             item = planned.item
             message_id = f"<{uuid.uuid4().hex}@{mail_domain(item)}>"  # short: no folding
             if unavailable:
-                record(planned, Outcome(planned, False, message_id, unavailable), Result.FAILED)
+                record(planned, Outcome(planned, False, message_id, unavailable),
+                       SendResult.FAILED)
                 continue
             msg = build_message(item, planned.recipient, now(), message_id)
             try:
@@ -588,7 +551,8 @@ def send_planned(batch: MailBatch, plan: list[Planned], config: SmtpConfig,
                                         to_addrs=[planned.recipient])
             except ServerUnavailable as exc:
                 unavailable = str(exc)
-                record(planned, Outcome(planned, False, message_id, unavailable), Result.FAILED)
+                record(planned, Outcome(planned, False, message_id, unavailable),
+                       SendResult.FAILED)
                 continue
             except (smtplib.SMTPException, OSError) as exc:
                 if not isinstance(exc, smtplib.SMTPResponseException | smtplib
@@ -596,50 +560,30 @@ def send_planned(batch: MailBatch, plan: list[Planned], config: SmtpConfig,
                     connection = _drop(connection)  # broken link: reconnect for the next one
                 record(planned, Outcome(planned, False, message_id,
                                         send_error(exc, planned.recipient, item, config)),
-                       Result.FAILED)
+                       SendResult.FAILED)
                 continue
-            note = f"Probe statt an {item.recipient or '(keine Adresse)'}" if planned.test else ""
+            note = f"Probe statt an {item.recipient or '(keine Adresse)'}" if planned.test \
+                else ("Kopie (--erneut)" if planned.again else "")
             record(planned, Outcome(planned, True, message_id, note),
-                   Result.TEST if planned.test else Result.SENT)
+                   SendResult.TEST if planned.test else SendResult.SENT)
     finally:
         _drop(connection, polite=True)
     return outcomes
 
 
-# ---------------------------------------------------------------------------------------------
-# Entry point for the CLI
-
-
-def load_batch(eingang: Path, ausgabe: Path, year: int, today: date,
-               config: SmtpConfig) -> MailBatch:
-    """The mails of the regions of ``eingang`` for ``year``, from the record in ``ausgabe``
-    after checking that the input still gives the recorded figures."""
-
-    inp, _ = load_input(eingang, today)
-    settlement = settle(inp)
-    if settlement.year != year:
-        raise MailError(f"Die Eingabe in „{eingang}“ ist für das Abrechnungsjahr "
-                        f"{settlement.year}, nicht für {year}. Bitte --jahr {settlement.year} "
-                        f"angeben oder die Eingabe für {year} in den Ordner legen.")
-    folder = ausgabe / str(year)
-    if not (folder / RECORD_NAME).is_file():
-        raise MailError(f"Für {year} gibt es noch keine Abrechnung in „{folder}“ – bitte zuerst "
-                        f"`kim-excel abrechnen` ausführen.")
-    record = read_record(folder, year)
-    settlement = with_recorded_dates(inp, settlement, record)
-    check_against_record(settlement, record)
-    return prepare_mails(record, [r.region for r in settlement.regions], folder, config.sender)
-
-
-def issue_sent(batch: MailBatch, outcomes: list[Outcome], today: date) -> list[str]:
-    """``versenden --senden`` issues what it sent (not test mails): SPEC § 7."""
-
-    sent = {o.planned.item.attachments[0].name for o in outcomes
-            if o.ok and not o.planned.test}
-    if batch.record is None or not sent:
-        return []
-    record = read_record(batch.folder, batch.record.year)  # as it is now, under the lock
-    done = issue(record, sent, today)
-    if done:
-        write_record(batch.folder, record)
+def finish_sending(mailing: Mailing, outcomes: list[Outcome], today: date) -> list[str]:
+    """``versenden --senden`` issues what it sent (not test mails, SPEC § 7), and writes the
+    overview and LIESMICH anew: they show what went out."""
+    change = mailing.change
+    done = []
+    for outcome in outcomes:
+        if outcome.ok and not outcome.planned.test:
+            region = change.ledger.regions[outcome.planned.item.region.name]
+            version = next(v for v in region.versions
+                           if outcome.planned.item.bill.number in
+                           {b.number for b in v.bills.values()})
+            done += change.ledger.issue_version(region, version, today)
+    with change.writing() as staging:
+        change.wrote(*write_summaries(change.ledger, staging, change.folder))
     return done
+

@@ -43,7 +43,29 @@ GEMEINDESCHLUESSEL = {
     "Rosendahl": "05558040", "Senden": "05558044",
 }
 
-DEFAULT_VAT_NOTE = (
-    "Umsatzsteuer wird nicht erhoben: Die Kostenerstattung erfolgt im Rahmen der "
-    "interkommunalen Zusammenarbeit nach der Kooperationsvereinbarung (§ 2b UStG)."
+# SPEC R8: the old treatment (§ 2 Abs. 3 UStG a. F. with the transition of § 27 Abs. 22a UStG)
+# holds for services performed up to 31 Dec 2026; from 2027 § 2b UStG applies. Either way the
+# settlement is not taxable ("nicht steuerbar"), not a taxable supply on which VAT is waived.
+LAST_YEAR_OLD_VAT_RULE = 2026
+VAT_NOTE_OLD_RULE = (
+    "Nicht steuerbar: Die Kostenerstattung im Rahmen der interkommunalen Zusammenarbeit nach "
+    "der Kooperationsvereinbarung erfolgt in Ausübung öffentlicher Gewalt (§ 2 Abs. 3 UStG a. F. "
+    "in Verbindung mit § 27 Abs. 22a UStG); es wird keine Umsatzsteuer berechnet."
 )
+VAT_NOTE_2B = (
+    "Nicht steuerbar nach § 2b UStG: Die Kostenerstattung im Rahmen der interkommunalen "
+    "Zusammenarbeit nach der Kooperationsvereinbarung unterliegt nicht der Umsatzsteuer; es "
+    "wird keine Umsatzsteuer berechnet."
+)
+
+
+def default_vat_note(year: int) -> str:
+    """The ``Hinweis Umsatzsteuer`` a settlement at 0 % carries when the workbook leaves it
+    empty: the rule that holds for the year.
+
+    >>> default_vat_note(2026).startswith("Nicht steuerbar: ")
+    True
+    >>> "§ 2b UStG" in default_vat_note(2027)
+    True
+    """
+    return VAT_NOTE_OLD_RULE if year <= LAST_YEAR_OLD_VAT_RULE else VAT_NOTE_2B

@@ -141,6 +141,8 @@ def settle_region(
         )
 
     terms = inp.terms_of(employer.name)
+    if terms.settlement_date is None:  # the ledger decides it first (life.settle_dated)
+        raise InvariantViolation(f"no settlement date for {employer.name}")
     due = due_date(terms.settlement_date, terms.payment_days)
     if is_wind_down(inp):
         notices.append(wind_down_notice(inp, region, parties, subsidy))

@@ -40,3 +40,8 @@ class InvariantViolation(AssertionError):
 
 class MailError(KimError):
     """Mailing cannot start: stale or missing settlement files, bad SMTP settings."""
+
+
+class LedgerError(KimError):
+    """The year folder's record is missing, damaged or older than the folder: no command may
+    change the folder until the clerk restores it (SPEC § 7)."""

@@ -168,15 +168,16 @@ class Terms:
     They apply to its region only: workbooks of different employers may differ here.
     """
 
-    settlement_date: date
-    # False: ``Datum der Abrechnung`` was left empty, so the date is the run's day until the
-    # year folder's record fixes it (SPEC § 7: the day the current figures first appeared).
+    # None until decided: ``Datum der Abrechnung`` was left empty, and the ledger decides
+    # (``ledger/life.settle_dated``: the day the current figures first appeared, SPEC § 7).
+    settlement_date: date | None
     date_given: bool = True
     payment_days: int = 30
     vat_rate: Decimal = Decimal(0)  # a fraction: 0.19 for 19 %
     vat_note: str = ""
     aktenzeichen: str = ""
     buchungsstelle: str = ""
+    invoice_prefix: str = ""  # ``Präfix Rechnungsnummer``: before every Rechnungsnummer
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,10 @@ S_NOTICE = "Kündigungsfrist (Monate)"
 S_DATE = "Datum der Abrechnung"
 S_AZ = "Aktenzeichen"
 S_BUCHUNG = "Buchungsstelle"
+S_PREFIX = "Präfix Rechnungsnummer"
 S_END = "Vertrag beendet zum"
 SETTINGS_ROWS = (S_YEAR, S_RATE, S_LAPSED, S_VAT, S_VAT_NOTE, S_PAYMENT, S_NOTICE, S_DATE,
-                 S_AZ, S_BUCHUNG, S_END)
+                 S_AZ, S_BUCHUNG, S_PREFIX, S_END)
 
 SETTING_LABELS = {  # the agreement-wide settings (model.Settings) → their row
     "year": S_YEAR, "subsidy_rate": S_RATE, "subsidy_lapsed": S_LAPSED,

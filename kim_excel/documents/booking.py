@@ -70,28 +70,34 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
 
 
 def correction_rows(year: int, before: RegionResult, after: RegionResult,
-                    partners: set[str], due: date) -> list[list[str]]:
+                    partners: set[str], due: date | None) -> list[list[str]]:
     """``Buchungsliste_<J>_Korrektur_<n>.csv`` rows of one corrected region (SPEC § 7): the
     employer (its own share's difference, bill columns empty) and each partner in
     ``partners``: ``Anteil`` and ``Eigenanteil_Region_EUR`` as corrected, the amounts the
-    differences, ``Abschlaege_EUR`` 0, ``Faellig_am`` the correction's due date."""
+    differences, ``Abschlaege_EUR`` 0, ``Faellig_am`` the correction's due date. A partner no
+    longer in the region (an exit entered after issue) has ``Anteil`` 0 and gets back what it
+    was billed, so the rows of a region add up to the change of what the region billed."""
     old = {s.party.name: s for s in before.shares}
     zero = Decimal("0.00")
     rows = []
-    for share in after.shares:
-        if not share.is_employer and share.party.name not in partners:
+    gone = [s for s in before.partner_shares if s.party.name in partners
+            and s.party.name not in {x.party.name for x in after.shares}]
+    for share in [*after.shares, *gone]:
+        name = share.party.name
+        if not share.is_employer and name not in partners:
             continue
-        was = old.get(share.party.name)
-        net = share.net - (was.net if was else zero)
-        row = [str(year), after.region, after.employer.name, share.party.name,
-               share.party.role, fraction(share.fraction), amount(after.eigenanteil),
+        was = old.get(name)
+        now = share if share in after.shares else None
+        net = (now.net if now else zero) - (was.net if was else zero)
+        row = [str(year), after.region, after.employer.name, name, share.party.role,
+               fraction(now.fraction if now else Fraction(0)), amount(after.eigenanteil),
                amount(net)]
         if share.is_employer:
             row += ["", "", "", "", ""]
         else:
-            gross = share.gross - (was.gross if was else zero)
-            row += [amount(share.vat - (was.vat if was else zero)), amount(gross), amount(zero),
-                    amount(gross), day(due)]
+            vat = (now.vat if now else zero) - (was.vat if was else zero)
+            gross = (now.gross if now else zero) - (was.gross if was else zero)
+            row += [amount(vat), amount(gross), amount(zero), amount(gross), day(due)]
         rows.append(row)
     return rows
 

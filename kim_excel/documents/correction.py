@@ -1,11 +1,12 @@
 """Correction letters ``Korrektur_<J>_<Kommune>_<n>.xlsx`` (SPEC § 7).
 
 A correction follows an issued settlement that turned out wrong. Its letter shows the amount
-billed before (with that document's Rechnungsnummer and date), the corrected share from the
-region's full trail (sheet ``Berechnung``, live formulas with their values), and the
-difference to pay or to be refunded, with the correction's own date and due date (R10).
-The letter and trail building blocks are the settlement letter's own (``xlsx/letter.py``,
-``xlsx/trail.py``).
+billed before (with the numbers and dates of the documents that billed it), the corrected share
+from the region's full trail (sheet ``Berechnung``, live formulas with their values, dated with
+the correction's own date and due date), and the difference to pay or to be refunded. A
+correction is a letter: head, information block, payment block (a GiroCode when it asks for
+payment) and closing are the settlement letter's own (``xlsx/letter.py``). A partner that is no
+longer a party of the region (an exit entered after issue) gets its whole bill refunded.
 """
 
 from __future__ import annotations
@@ -15,20 +16,27 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from kim_excel.core.german import day_text, german_number, iban_groups
+from kim_excel.core.german import day_text, german_number
 from kim_excel.core.model import RegionResult, Settlement, Share
 from kim_excel.core.references import payment_reference
 from kim_excel.documents.xlsx.letter import (
     LETTER_ROW_HEIGHT,
-    Letter,
-    address_lines,
+    Payment,
     key_text,
-    setup_letter,
-    write_info_block,
+    write_closing,
+    write_head,
+    write_payment,
 )
 from kim_excel.documents.xlsx.sheet import Sheet, a1, as_datetime
 from kim_excel.documents.xlsx.styles import Styles, add_sheet, new_workbook
-from kim_excel.documents.xlsx.trail import TRAIL, setup_trail, write_basis, write_region_trail
+from kim_excel.documents.xlsx.trail import (
+    TRAIL,
+    Dated,
+    RegionCells,
+    setup_trail,
+    write_basis,
+    write_region_trail,
+)
 
 LETTER = "Korrektur"
 SUBJECT = "Kommunales Case-Management – Korrektur der Abrechnung des Eigenanteils {year}"
@@ -39,11 +47,14 @@ class CorrectionLetter:
     """What one partner's correction says besides the corrected settlement."""
 
     number: str  # its own Rechnungsnummer: 2024-Billerbeck-K1
-    corrects: str  # the number of the document it corrects
+    corrects: str  # the number of the document it corrects (the partner's last bill)
     corrects_date: date
     day: date  # the correction's own date (the run that wrote it)
     due: date  # R10 from ``day``
     before: Share  # the partner's share as billed before
+    # the documents that billed it before: "Rechnung 2024-Billerbeck vom 03.03.2025"; a
+    # running total after an earlier correction names both documents
+    billed_by: str = ""
 
 
 def difference(before: Share, after: Share) -> tuple[Decimal, Decimal, Decimal]:
@@ -53,7 +64,8 @@ def difference(before: Share, after: Share) -> tuple[Decimal, Decimal, Decimal]:
 
 def write_correction_workbook(path: Path, settlement: Settlement, region: RegionResult,
                               share: Share, info: CorrectionLetter) -> None:
-    """The correction letter to one partner and the corrected region's trail."""
+    """The correction letter to one partner and the corrected region's trail. ``share`` is
+    the partner's corrected share (its zero share when it is no longer in the region)."""
     workbook = new_workbook(path, {
         "title": f"Korrektur {info.number} – {share.party.full_name}",
         "subject": SUBJECT.format(year=settlement.year) + f" – Region {region.region}",
@@ -66,7 +78,8 @@ def write_correction_workbook(path: Path, settlement: Settlement, region: Region
     letter = Sheet(add_sheet(workbook, LETTER), styles, LETTER, LETTER_ROW_HEIGHT)
     trail = Sheet(add_sheet(workbook, TRAIL), styles, TRAIL)
     setup_trail(trail)
-    basis, row = write_basis(trail, settlement, [region], 0)
+    basis, row = write_basis(trail, settlement, [region], 0,
+                             Dated("Datum der Korrektur", info.day, info.due))
     cells, _ = write_region_trail(trail, settlement, region, basis, row + 1,
                                   highlight=share.party.name)
     write_letter(letter, settlement, region, share, info, cells)
@@ -74,34 +87,19 @@ def write_correction_workbook(path: Path, settlement: Settlement, region: Region
 
 
 def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, share: Share,
-                 info: CorrectionLetter, cells) -> None:
-    employer, partner = region.employer, share.party
-    letter = Letter(sheet)
-    sheet.text(0, 0, employer.full_name, "sender")
-    sheet.fit_row(0, 1, 14)
-    sheet.text(1, 0, f"Kommunales Case-Management – Region {region.region}", "sender_line")
-    sheet.text(6, 0, " · ".join(address_lines(employer)), "return_line")
-    for offset, line in enumerate(address_lines(partner)):
-        sheet.text(7 + offset, 0, line)
-    info_rows: list[tuple[str, str | date]] = [
-        ("Ansprechpartner", employer.contact), ("Telefon", employer.phone),
-        ("E-Mail", employer.email), ("Aktenzeichen", region.terms.aktenzeichen),
+                 info: CorrectionLetter, cells: RegionCells) -> None:
+    partner = share.party
+    corrects = f"{info.corrects} vom {day_text(info.corrects_date)}"
+    letter = write_head(sheet, region, partner, [
         ("Kassenzeichen", partner.kassenzeichen), ("Rechnungsnummer", info.number),
-        ("Berichtigt", f"{info.corrects} vom {day_text(info.corrects_date)}"),
-        ("Datum", info.day),
-    ]
-    row = write_info_block(sheet, info_rows)
-    letter.row = max(row, 7 + len(address_lines(partner))) + 2
-    sheet.text(letter.row, 0, SUBJECT.format(year=settlement.year), "subject")
-    sheet.fit_row(letter.row, 1, 11)
-    letter.skip(2)
-    sheet.text(letter.row, 0, "Sehr geehrte Damen und Herren,")
-    letter.skip(2)
-    letter.paragraph(
-        f"die Kosten der Region {region.region} für {settlement.year} haben sich nach unserer "
-        f"Abrechnung {info.corrects} vom {day_text(info.corrects_date)} geändert. Wir "
-        f"berichtigen Ihren Anteil wie folgt; die bisherige Abrechnung bleibt im Übrigen "
-        f"bestehen.")
+        ("Berichtigt", corrects), ("Datum", info.day)], SUBJECT.format(year=settlement.year))
+    in_region = partner.name in cells.parties
+    text = (f"die Kosten der Region {region.region} für {settlement.year} haben sich nach "
+            f"unserer Abrechnung {corrects} geändert. Wir berichtigen Ihren Anteil wie folgt; "
+            f"die bisherige Abrechnung bleibt im Übrigen bestehen.")
+    if not in_region:
+        text += " " + exit_text(settlement.year, region, share)
+    letter.paragraph(text)
     letter.skip()
 
     head = letter.row
@@ -111,16 +109,20 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
     letter.skip()
     before = info.before
     vat_rate = region.terms.vat_rate
-    old_net = letter.amount("Bisher abgerechnet (netto)",
-                            f"Rechnung {info.corrects} vom {day_text(info.corrects_date)}",
-                            None, before.net)
+    old_net = letter.amount("Bisher abgerechnet (netto)", info.billed_by or f"Rechnung "
+                            f"{corrects}", None, before.net)
     old_vat = letter.amount("Umsatzsteuer bisher", "", None, before.vat) \
         if vat_rate > 0 or before.vat else None
     letter.amount("Eigenanteil der Region, berichtigt", "Blatt „Berechnung“",
                   f"={cells.eigenanteil}", region.eigenanteil)
-    new_net = letter.amount(f"Anteil der {partner.full_name}, berichtigt",
-                            key_text(region, share), f"={cells.parties[partner.name].net}",
-                            share.net, "bold")
+    if in_region:
+        new_net = letter.amount(f"Anteil der {partner.full_name}, berichtigt",
+                                key_text(region, share), f"={cells.parties[partner.name].net}",
+                                share.net, "bold")
+    else:
+        new_net = letter.amount(f"Anteil der {partner.full_name}, berichtigt",
+                                "keine Vertragspartei der Region im Jahr", None, share.net,
+                                "bold")
     net_diff, vat_diff, gross_diff = difference(before, share)
     diff = letter.amount("Differenz netto", "berichtigt − bisher",
                          f"={a1(new_net, 3)}-{a1(old_net, 3)}", net_diff)
@@ -139,46 +141,17 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
     else:
         letter.amount("Nachzuzahlender Betrag", "", f"={total}", gross_diff, "result")
     letter.skip()
-    write_payment(letter, settlement, region, share, info, gross_diff)
-    if region.terms.vat_note:
-        letter.paragraph(region.terms.vat_note, "small", 9)
-        letter.skip()
-    sheet.text(letter.row, 0, "Mit freundlichen Grüßen")
-    letter.skip()
-    sheet.text(letter.row, 0, "Im Auftrag")
-    letter.skip(3)
-    sheet.text(letter.row, 0, employer.contact or employer.full_name, "signature_line")
-    setup_letter(sheet.ws, letter.row)
+    write_payment(letter, region.employer, partner, Payment(
+        gross_diff, info.due, payment_reference(settlement.year, info.number,
+                                                partner.kassenzeichen),
+        nothing_text="Der zu zahlende Betrag ändert sich nicht."))
+    write_closing(letter, region, [region.terms.vat_note] if region.terms.vat_note else [])
 
 
-def write_payment(letter: Letter, settlement: Settlement, region: RegionResult, share: Share,
-                  info: CorrectionLetter, amount: Decimal) -> None:
-    sheet = letter.sheet
-    reference = payment_reference(settlement.year, info.number, share.party.kassenzeichen)
-
-    def pair(label: str, value: str | date, bold: bool = False) -> None:
-        sheet.text(letter.row, 0, label, "bold" if bold else "text")
-        if isinstance(value, date):
-            sheet.date(letter.row, 1, value, "date_bold")
-        else:
-            sheet.merged(letter.row, 1, 3, value, "wrap")
-        letter.skip()
-
-    if amount > 0:
-        letter.paragraph("Bitte überweisen Sie den Betrag bis zum Fälligkeitstag auf folgendes "
-                         "Konto:")
-        pair("Fällig am", info.due, bold=True)
-        pair("Empfänger", region.employer.full_name)
-        if region.employer.iban:
-            pair("IBAN", iban_groups(region.employer.iban))
-        if region.employer.bic:
-            pair("BIC", region.employer.bic)
-        pair("Verwendungszweck", reference)
-    elif amount < 0:
-        letter.paragraph("Den Erstattungsbetrag überweisen wir Ihnen bis zum genannten Tag auf "
-                         "Ihr uns bekanntes Konto.")
-        pair("Erstattung bis zum", info.due, bold=True)
-        pair("Verwendungszweck", reference)
-    else:
-        letter.paragraph("Der zu zahlende Betrag ändert sich nicht.")
-    letter.skip()
+def exit_text(year: int, region: RegionResult, share: Share) -> str:
+    """Why a partner owes nothing now: it is no party of the region in the year (R6)."""
+    left = next((p for p in region.exited if p.name == share.party.name), None)
+    when = f" zum {day_text(left.exit_date)}" if left is not None and left.exit_date else ""
+    return (f"Die {share.party.full_name} ist{when} aus der Kooperation ausgeschieden und im "
+            f"Jahr {year} keine Vertragspartei der Region mehr (§ 4 Abs. 2); was ihr berechnet "
+            f"wurde, erstatten wir.")

@@ -90,7 +90,8 @@ def buyer_of(partner: Party):
 
 def invoice_data(year: int, region: RegionResult, share: Share, *, correction: int = 0,
                  amounts: Amounts | None = None, preceding: tuple[str, date] | None = None,
-                 issue_date: date | None = None, due_date: date | None = None):
+                 issue_date: date | None = None, due_date: date | None = None,
+                 number: str | None = None):
     """The :class:`xrechnung.InvoiceData` of ``share``'s bill.
 
     A correction: ``correction`` n ≥ 1 (type 384, number ``<J>-<Kommune>-K<n>``), the
@@ -99,7 +100,8 @@ def invoice_data(year: int, region: RegionResult, share: Share, *, correction: i
     """
 
     partner, terms = share.party, region.terms
-    number = invoice_number(year, partner.name, correction=correction)
+    number = number or invoice_number(year, partner.name, correction=correction,
+                                      prefix=terms.invoice_prefix)
     money = amounts or Amounts.of(share)
     notes = [f"Abrechnung des Eigenanteils {year} nach § 2 der Kooperationsvereinbarung über "
              f"das Kommunale Case-Management, Region {region.region}; die Berechnung steht "

@@ -27,8 +27,10 @@ from kim_excel.documents.xlsx.trail import (
     write_basis,
     write_region_trail,
 )
+from kim_excel.ledger.book import Kind, Ledger, bill_state
 
 OVERVIEW = "Übersicht"
+BILLS = "Rechnungen"
 CHART = "Diagramm"
 SUBSIDY_COLOUR = "#BFBFBF"
 CHART_ROWS = 30  # rows of 17 px the chart covers (CHART_PX: 470 px), plus a margin
@@ -36,7 +38,8 @@ PARTY_COLOURS = ("#1F4E79", "#2E75B6", "#9DC3E6", "#C55A11", "#F4B183", "#548235
                  "#7030A0", "#BF9000", "#FFD966", "#843C0C", "#00B0F0")
 
 
-def write_overview(path: Path, settlement: Settlement) -> None:
+def write_overview(path: Path, settlement: Settlement, ledger: Ledger | None = None) -> None:
+    """``ledger``: the year folder's, for the sheet ``Rechnungen`` (every bill and its state)."""
     employers = list(dict.fromkeys(r.employer.full_name for r in settlement.regions))
     workbook = new_workbook(path, {
         "title": f"Übersicht der Abrechnung des Eigenanteils {settlement.year}",
@@ -47,6 +50,7 @@ def write_overview(path: Path, settlement: Settlement) -> None:
     })
     styles = Styles(workbook)
     table = Sheet(add_sheet(workbook, OVERVIEW), styles, OVERVIEW)
+    bills = Sheet(add_sheet(workbook, BILLS), styles, BILLS) if ledger is not None else None
     chart = Sheet(add_sheet(workbook, CHART), styles, CHART)
     trail = Sheet(add_sheet(workbook, TRAIL), styles, TRAIL)
 
@@ -60,8 +64,52 @@ def write_overview(path: Path, settlement: Settlement) -> None:
         cells.append(region_cells)
     trail.ws.set_h_pagebreaks(trail.page_breaks)
     write_table(table, settlement, cells)
+    if bills is not None:
+        write_bills(bills, ledger)
     write_chart(workbook, chart, settlement, cells)
     workbook.close()
+
+
+BILL_COLUMNS = (("Region", 10), ("Partnerkommune", 24), ("Art", 12), ("Rechnungsnummer", 22),
+                ("berichtigt", 20), ("Datum", 11), ("Betrag (+ zahlt, − erhält)", 15),
+                ("Fällig am", 11), ("Stand", 34), ("Datei", 34))
+
+
+def write_bills(sheet: Sheet, ledger: Ledger) -> None:
+    """Every bill of the folder, settlements and corrections, with its state (SPEC § 7)."""
+    ws = sheet.ws
+    setup_page(ws, landscape=True, margins=(0.5, 0.5, 0.6, 0.7),
+               widths=tuple(width for _, width in BILL_COLUMNS))
+    sheet.text(0, 0, f"Rechnungen und Korrekturen {ledger.year} – Stand jeder Rechnung",
+               "title")
+    sheet.fit_row(0, 1, 13)
+    head = 2
+    for col, (title, _) in enumerate(BILL_COLUMNS):
+        sheet.text(head, col, title, "th_right" if col in (6,) else "th")
+    sheet.fit_row(head, max(lines_needed(t, w, bold=True) for t, w in BILL_COLUMNS))
+    ws.freeze_panes(head + 1, 0)
+    ws.repeat_rows(head)
+    row = head + 1
+    for region, version, bill in ledger.bills():
+        state = bill_state(version, bill)
+        values = (region.name, region.full_name(bill.partner),
+                  "Abrechnung" if bill.kind is Kind.LETTER else "Korrektur", bill.number,
+                  bill.corrects)
+        for col, value in enumerate(values):
+            sheet.text(row, col, value, "cell_wrap")
+        sheet.date(row, 5, bill.day, "date")
+        sheet.number(row, 6, bill.amount, "eur")
+        if bill.due:
+            sheet.date(row, 7, bill.due, "date")
+        sheet.text(row, 8, state, "cell_wrap")
+        sheet.text(row, 9, bill.file, "cell_wrap")
+        sheet.fit_row(row, max(lines_needed(state, BILL_COLUMNS[8][1]),
+                               lines_needed(bill.file, BILL_COLUMNS[9][1]),
+                               lines_needed(values[1], BILL_COLUMNS[1][1])))
+        row += 1
+    ws.print_area(0, 0, max(row - 1, head), len(BILL_COLUMNS) - 1)
+
+
 
 
 def columns(with_vat: bool, references: tuple[str, ...] = (),
@@ -80,10 +128,12 @@ def columns(with_vat: bool, references: tuple[str, ...] = (),
              ("due", "Fällig am", 11)]
     cols += [(key, REFERENCES[key], 16) for key in references]
     if einvoices:  # SPEC § 8: who got an XRechnung, and why the others did not
-        cols += [("einvoice", "E-Rechnung", 24)]
+        cols += [("einvoice", "E-Rechnung", EINVOICE_WIDTH)]
     cols += [("check", "Prüfung (muss 0,00 € sein)", 14)]
     return cols
 
+
+EINVOICE_WIDTH = 24
 
 REFERENCES = {"kassenzeichen": "Kassenzeichen", "aktenzeichen": "Aktenzeichen",
               "buchungsstelle": "Buchungsstelle"}
@@ -210,7 +260,9 @@ def write_region_rows(sheet: Sheet, settlement: Settlement, region: RegionResult
             if key in keys and value:
                 sheet.text(row, col(key), value)
         if "einvoice" in keys:
-            sheet.text(row, col("einvoice"), einvoice_status(share), "cell_wrap")
+            status = einvoice_status(share)
+            sheet.text(row, col("einvoice"), status, "cell_wrap")
+            sheet.fit_row(row, lines_needed(status, EINVOICE_WIDTH))
         row += 1
     last = row - 1
 

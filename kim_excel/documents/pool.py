@@ -13,6 +13,7 @@ from pathlib import Path
 from kim_excel.core.errors import KimError
 from kim_excel.core.model import Settlement
 from kim_excel.documents.einvoices import has_einvoice, prepare
+from kim_excel.ledger.book import Bill
 
 Progress = Callable[[int, int], None]  # (partner workbooks written, of how many)
 
@@ -41,23 +42,26 @@ def worker_count(jobs: int, workers: int | None) -> int:
     return max(1, min(cores, jobs))
 
 
-def write_partner_workbooks(settlement: Settlement, names: dict[str, str], folder: Path,
+def write_partner_workbooks(settlement: Settlement, bills: dict[str, Bill], folder: Path,
                             jobs: list[tuple[int, int]], report: Progress) -> int:
-    """Write the partner workbooks of ``jobs`` (region index, share index)."""
+    """Write the partner workbooks of ``jobs`` (region index, share index): each partner's
+    letter as the ledger's ``bills`` (partner → bill) name it, with its XRechnung."""
     from kim_excel.documents import workbooks  # looked up per call, so tests can replace the writer
     from kim_excel.documents.einvoices import write_einvoice
 
     for done, (r, s) in enumerate(jobs, start=1):
         region = settlement.regions[r]
         share = region.shares[s]
-        letter = folder / names[share.party.name]
-        workbooks.write_partner_workbook(letter, settlement, region, share)
-        write_einvoice(folder, settlement, region, share, letter.stem)  # SPEC § 8, or nothing
+        bill = bills[share.party.name]
+        letter = folder / bill.file
+        workbooks.write_partner_workbook(letter, settlement, region, share, bill)
+        write_einvoice(folder, settlement, region, share, letter.stem, number=bill.number,
+                       issue_date=bill.day, due_date=bill.due)  # SPEC § 8, or nothing
         report(done, len(jobs))
     return len(jobs)
 
 
-def write_in_pool(settlement: Settlement, names: dict[str, str], folder: Path,
+def write_in_pool(settlement: Settlement, bills: dict[str, Bill], folder: Path,
                   jobs: list[tuple[int, int]], count: int, report: Progress,
                   write_summaries: Callable[[], None]) -> None:
     """Write the partner workbooks in ``count`` processes; the overview and the
@@ -78,7 +82,7 @@ def write_in_pool(settlement: Settlement, names: dict[str, str], folder: Path,
     chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     pool = ProcessPoolExecutor(max_workers=min(count, len(chunks)),
                                mp_context=pool_context(), initializer=start_worker,
-                               initargs=(settlement, names, folder))
+                               initargs=(settlement, bills, folder))
     try:
         futures = [pool.submit(write_chunk, chunk) for chunk in chunks]
         write_summaries()
@@ -113,12 +117,12 @@ def pool_context():
 _WORKER: dict[str, object] = {}
 
 
-def start_worker(settlement: Settlement, names: dict[str, str], folder: Path) -> None:
+def start_worker(settlement: Settlement, bills: dict[str, Bill], folder: Path) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the main process's business
     die_with_parent()
-    _WORKER.update(settlement=settlement, names=names, folder=folder)
+    _WORKER.update(settlement=settlement, bills=bills, folder=folder)
 
 
 def die_with_parent() -> None:
@@ -137,5 +141,5 @@ def die_with_parent() -> None:
 
 
 def write_chunk(jobs: list[tuple[int, int]]) -> int:
-    return write_partner_workbooks(_WORKER["settlement"], _WORKER["names"], _WORKER["folder"],
+    return write_partner_workbooks(_WORKER["settlement"], _WORKER["bills"], _WORKER["folder"],
                                    jobs, lambda done, total: None)

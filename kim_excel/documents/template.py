@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from kim_excel.core.agreement import COESFELD_PARTIES, DEFAULT_VAT_NOTE, GEMEINDESCHLUESSEL
+from kim_excel.core.agreement import COESFELD_PARTIES, GEMEINDESCHLUESSEL
 from kim_excel.core.model import KOSTENARTEN, ROLES
 from kim_excel.core.schema import (
     ABSCHLAEGE,
@@ -29,6 +29,7 @@ from kim_excel.core.schema import (
     S_LAPSED,
     S_NOTICE,
     S_PAYMENT,
+    S_PREFIX,
     S_RATE,
     S_VAT,
     S_VAT_NOTE,
@@ -85,13 +86,16 @@ SETTING_HELP: dict[str, tuple[object, str]] = {
                        "einer Region sämtliche Kosten zu gleichen Teilen (§ 2)."),
     S_VAT: (0, "Umsatzsteuersatz in Prozent (0 oder z. B. 19). Bei 0 erscheint keine "
                "Umsatzsteuerzeile, nur der Hinweis."),
-    S_VAT_NOTE: (DEFAULT_VAT_NOTE, "Text, der auf jeder Abrechnung steht (§ 2b UStG)."),
+    S_VAT_NOTE: ("", "Text, der auf jeder Abrechnung steht. Leer: bei 0 % der Hinweis, der "
+                     "zum Jahr passt (bis 2026 § 2 Abs. 3 UStG a. F., ab 2027 § 2b UStG)."),
     S_PAYMENT: (30, "Zahlungsziel in Tagen ab Datum der Abrechnung; fällt es auf ein Wochenende "
                     "oder einen Feiertag in NRW, gilt der nächste Werktag."),
     S_NOTICE: (18, "Kündigungsfrist in Monaten zum Jahresende (§ 4 Abs. 2; Fassung 2023: 18)."),
     S_DATE: ("", "Datum der Abrechnung (TT.MM.JJJJ). Leer: Tag des Programmlaufs."),
     S_AZ: ("", "Aktenzeichen für das Anschreiben (optional)."),
     S_BUCHUNG: ("", "Buchungsstelle / Produkt der Anstellungskörperschaft (optional)."),
+    S_PREFIX: ("", "Steht vor jeder Rechnungsnummer dieser Anstellungskörperschaft, z. B. "
+                   "„RE-KIM-“ (optional; Buchstaben, Ziffern und - / _ .)."),
     S_END: ("", "Nur nach einvernehmlicher Beendigung des ganzen Vertrags (§ 4 Abs. 3): "
                 "Vertragsende, ein 31.12. (TT.MM.JJJJ)."),
 }
@@ -271,7 +275,7 @@ def _settings_sheet(wb, f, values: dict[str, object]) -> None:
         ws.write_string(0, col, header, f["header"])
     ws.freeze_panes(1, 0)
     kinds = {S_RATE: "eur", S_DATE: "date", S_END: "date", S_VAT_NOTE: "text",
-             S_AZ: "text", S_BUCHUNG: "text"}
+             S_AZ: "text", S_BUCHUNG: "text", S_PREFIX: "text"}
     for row, (name, (_, help_text)) in enumerate(SETTING_HELP.items(), start=1):
         ws.write_string(row, 0, name, f["label"])
         kind = kinds.get(name, "general")

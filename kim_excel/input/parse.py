@@ -7,11 +7,13 @@ region and role), so structural problems show up in the same run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from kim_excel.core.agreement import default_vat_note
 from kim_excel.core.model import (
     EMPLOYER,
     KOSTENARTEN,
@@ -44,6 +46,7 @@ from kim_excel.core.schema import (
     S_LAPSED,
     S_NOTICE,
     S_PAYMENT,
+    S_PREFIX,
     S_RATE,
     S_VAT,
     S_VAT_NOTE,
@@ -188,7 +191,9 @@ def parse_settings(table: Table, today: date, out: Collector,
     notice = 18 if is_empty(value) else int_value(value, where, out,
                                                   "Kündigungsfrist in Monaten", 0, 120)
     value, where = get(S_DATE)
-    settled = today if is_empty(value) else date_value(value, where, out, "Datum der Abrechnung")
+    date_given = not is_empty(value)  # empty: the ledger decides (ledger/life.settle_dated)
+    settled = date_value(value, where, out, "Datum der Abrechnung") if date_given else None
+    prefix = prefix_value(*get(S_PREFIX), out)
     value, where = get(S_END)
     end = None if is_empty(value) else date_value(value, where, out, "Vertrag beendet zum")
     if end is not None and (end.month, end.day) != (12, 31):
@@ -199,30 +204,41 @@ def parse_settings(table: Table, today: date, out: Collector,
                          f"Die Monate nach einem Ende im Laufe des Jahres (§ 4 Abs. 3) bitte "
                          f"gesondert abrechnen.")
         end = None
-    sound = None not in (year, lapsed, vat_rate, payment, notice, settled) and not (
+    sound = None not in (year, lapsed, vat_rate, payment, notice, prefix) and not (
+        date_given and settled is None) and not (
         not is_empty(get(S_RATE)[0]) and rate is None) and not (
         not is_empty(get(S_END)[0]) and end is None)
     if year is None:
         return None
-    if sound:
-        warn_vat_note(vat_rate, vat_note, get(S_VAT_NOTE)[1], out)
+    if not vat_note and not vat_rate:
+        vat_note = default_vat_note(year)  # SPEC R8: the note that fits the year
     # With a broken cell (reported) the defaults stand in, so that the checks across
     # sheets still run and report their problems in the same run; nothing is settled.
     settings = Settings(year=year, subsidy_rate=rate, subsidy_lapsed=bool(lapsed),
                         notice_months=18 if notice is None else notice, contract_end=end)
     terms = Terms(
-        settlement_date=settled or today, date_given=not is_empty(get(S_DATE)[0]),
+        settlement_date=settled, date_given=date_given,
         payment_days=30 if payment is None else payment,
         vat_rate=vat_rate or Decimal(0), vat_note=vat_note,
         aktenzeichen=text_value(get(S_AZ)[0]), buchungsstelle=text_value(get(S_BUCHUNG)[0]),
+        invoice_prefix=prefix or "",
     )
     return settings, terms, sound
 
 
-def warn_vat_note(vat_rate: Decimal, vat_note: str, where: CellRef, out: Collector) -> None:
-    if not vat_note:
-        out.warn(where, "„Hinweis Umsatzsteuer“ ist leer: die Abrechnungen "
-                        "tragen keinen Hinweis zur Umsatzsteuer.")
+PREFIX_CHARACTERS = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.-]{0,19}")
+
+
+def prefix_value(value: object, where: CellRef, out: Collector) -> str | None:
+    """``Präfix Rechnungsnummer``: letters, digits and ``- / _ .``, at most 20 characters, so
+    that the Rechnungsnummer stays one word that a bank statement can be searched for."""
+    text = text_value(value)
+    if not text or PREFIX_CHARACTERS.fullmatch(text):
+        return text
+    out.error(where, f"{describe(value)} ist als Präfix der Rechnungsnummer nicht möglich; "
+                     f"erlaubt sind Buchstaben ohne Umlaute, Ziffern und - / _ . (ohne "
+                     f"Leerzeichen, höchstens 20 Zeichen), z. B. „RE-KIM-“.")
+    return None
 
 
 def parse_parties(table: Table, out: Collector, rows: dict[str, tuple[Table, int]] | None = None,

@@ -42,6 +42,12 @@ NO_VAT = re.compile(
     re.IGNORECASE)
 
 
+# A message never says one thing while the command does another (SPEC § 7): the run settles
+# the year all the same, as a draft, and says so.
+NOT_OVER = ("Die Abrechnung wird trotzdem geschrieben, als Entwurf: bitte die Jahreszahl und "
+            "die Kosten prüfen, bevor sie festgeschrieben oder versandt wird.")
+
+
 def rate_rule() -> str:
     return (f"{format_eur(RATE_UNTIL_2022)} bis {FIRST_PROGRAMME_YEAR}, "
             f"{format_eur(RATE_FROM_2023)} ab {FIRST_PROGRAMME_YEAR + 1}")
@@ -59,12 +65,11 @@ def settings_warnings(settings: Settings, today: date,
 
     if year > today.year:
         warn(YEAR, f"Abrechnungsjahr {year} liegt in der Zukunft (heute ist der "
-                   f"{today:%d.%m.%Y}); abgerechnet wird nur ein abgeschlossenes Jahr. Bitte "
-                   f"die Jahreszahl prüfen.", YearNotOver)
+                   f"{today:%d.%m.%Y}). {NOT_OVER}", YearNotOver)
     elif year == today.year:
         warn(YEAR, f"Abrechnungsjahr {year} ist noch nicht abgeschlossen (heute ist der "
                    f"{today:%d.%m.%Y}); die Kosten des Jahres stehen erst nach dem 31.12.{year} "
-                   f"fest. Bitte die Jahreszahl prüfen.", YearNotOver)
+                   f"fest. {NOT_OVER}", YearNotOver)
     if year < FIRST_PROGRAMME_YEAR:
         warn(YEAR, f"Abrechnungsjahr {year} liegt vor Beginn des Programms (gefördert wird ab "
                    f"{FIRST_PROGRAMME_YEAR}). Bitte die Jahreszahl prüfen.")

@@ -1,172 +1,247 @@
-"""The life of a settlement (SPEC § 7): draft → issued → correction, decided per region.
+"""The life of a settlement (SPEC § 7): what a run does with each region, decided by the ledger.
 
-A run compares each region it settles with the year folder's record (``record.py``):
-
-- a region not yet in the folder, or a draft whose figures changed, is written anew (WRITE);
-- a draft with the same figures and intact files, and an issued region whose figures did not
-  change, keep their files (KEEP);
-- an issued region whose partners' net amounts changed gets a correction round (CORRECT);
-  the originals never change.
-
-An empty ``Datum der Abrechnung`` is the day the region's current figures first appeared: the
-region is settled, compared with the record, and settled again with the recorded date while
-the figures stay the same. An issued region always keeps its recorded date.
+- :func:`settle_dated` is the one place that decides a settlement date: the workbook's
+  ``Datum der Abrechnung`` when given; else the region's recorded date while it is issued, or
+  while its draft figures stay what the ledger holds (the day the current figures first
+  appeared); else the day of the run.
+- :func:`plan_settlement` compares each region of a run with the ledger: a new region or a
+  draft whose figures or files changed is written (anew); an unchanged draft and an issued
+  region whose bills did not change keep their files; an issued region whose bills changed gets
+  a correction round for every partner whose amount changed — a partner that left refunds what
+  it was billed, a partner that joined gets a first letter. The originals never change.
+- :func:`apply_plan` puts the plan into the ledger; the command writes the files it names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 
+from kim_excel import __version__
 from kim_excel.core.calculation import settle
 from kim_excel.core.dates import due_date
-from kim_excel.core.errors import KimError
-from kim_excel.core.files import ascii_name
-from kim_excel.core.model import Notice, RegionResult, Settlement, SettlementInput, Severity, Share
-from kim_excel.core.money import format_eur
-from kim_excel.core.references import invoice_number
-from kim_excel.ledger.folder import output_lock, recover
-from kim_excel.ledger.record import (
-    DRAFT,
-    ISSUED,
-    RECORD_NAME,
-    Correction,
-    Record,
-    RegionEntry,
-    context_data,
-    read_record,
-    region_data,
-    region_from_data,
-    sha256,
-    write_record,
+from kim_excel.core.german import format_eur
+from kim_excel.core.model import (
+    Notice,
+    RegionResult,
+    Settlement,
+    SettlementInput,
+    Severity,
+    Share,
+)
+from kim_excel.core.references import correction_file, invoice_number, letter_file
+from kim_excel.ledger.book import (
+    Bill,
+    Context,
+    Kind,
+    Ledger,
+    Region,
+    State,
+    Version,
+    changed_partners,
 )
 
+ZERO_SHARE_FIELDS = ("net", "vat", "gross", "advances", "balance")
 
-class Action(Enum):
-    WRITE = "write"
+
+def context_of(settlement: Settlement) -> Context:
+    return Context(settlement.settings, settlement.subsidy_rate,
+                   settlement.subsidy_rate_is_default, __version__)
+
+
+# ------------------------------------------------------------------ the settlement date
+
+
+def settle_dated(inp: SettlementInput, ledger: Ledger | None, today: date) -> Settlement:
+    """The calculation with every employer's settlement date decided (see the module)."""
+    regions = {p.name: p.region for p in inp.parties if p.is_employer}
+    candidates = {}
+    for employer, terms in inp.terms.items():
+        if terms.settlement_date is not None:
+            continue
+        entry = ledger.regions.get(regions.get(employer, "")) if ledger else None
+        candidates[employer] = entry.settlement.day if entry else today
+    settlement = settle(with_dates(inp, candidates))
+    if ledger is None:
+        return settlement
+    context = context_of(settlement)
+    redo = {}
+    for region in settlement.regions:
+        employer = region.employer.name
+        entry = ledger.regions.get(region.region)
+        if employer in candidates and entry is not None and not entry.is_issued \
+                and candidates[employer] != today and entry.differences(region, context):
+            redo[employer] = today  # the figures changed: they first appear today
+    return settle(with_dates(inp, {**candidates, **redo})) if redo else settlement
+
+
+def with_dates(inp: SettlementInput, dates: dict[str, date]) -> SettlementInput:
+    if not dates:
+        return inp
+    return replace(inp, terms={name: replace(terms, settlement_date=dates[name])
+                               if name in dates else terms for name, terms in inp.terms.items()})
+
+
+# ------------------------------------------------------------------ the plan of a run
+
+
+class Step(Enum):
+    NEW = "new"  # not yet in the folder
+    REWRITE = "rewrite"  # a draft whose figures or files changed
     KEEP = "keep"
-    CORRECT = "correct"
+    CORRECT = "correct"  # issued, and some partner's bill changed
 
 
 @dataclass
-class Step:
+class RegionStep:
     region: RegionResult
-    action: Action
-    correction: Correction | None = None  # CORRECT: the round written in this run
-    dropped: Correction | None = None  # a draft correction no longer needed
+    step: Step
+    version: Version | None = None  # NEW, REWRITE: the settlement; CORRECT: the correction
+    dropped: Version | None = None  # a draft correction the run removes or replaces
 
 
 @dataclass
-class Plan:
-    steps: list[Step]
+class SettlementPlan:
+    steps: list[RegionStep]
     notices: list[Notice] = field(default_factory=list)
 
+    def writes(self) -> list[RegionStep]:
+        return [s for s in self.steps if s.version is not None]
 
-def with_recorded_dates(inp: SettlementInput, settlement: Settlement,
-                        record: Record) -> Settlement:
-    """The settlement with each region's recorded date where the record fixes it: always for
-    an issued region, and for a draft without ``Datum der Abrechnung`` whose figures are the
-    same as recorded."""
-    changes = {}
+
+Files = Callable[[list[str]], list[str]]  # of these files, the ones changed or gone since
+
+
+def plan_settlement(settlement: Settlement, ledger: Ledger, today: date, pdf: bool,
+                    changed: Files) -> SettlementPlan:
+    """What the run does with each region of ``settlement``."""
+    plan = SettlementPlan([])
+    context = context_of(settlement)
+    next_round = ledger.next_round()
     for region in settlement.regions:
-        entry = record.regions.get(region.region)
-        if entry is None or (entry.state == DRAFT and region.terms.date_given):
-            continue
-        recorded = date.fromisoformat(entry.settlement_date)
-        if region.terms.settlement_date != recorded:
-            changes[region.employer.name] = replace(inp.terms[region.employer.name],
-                                                    settlement_date=recorded)
-    if not changes:
-        return settlement
-    again = settle(replace(inp, terms={**inp.terms, **changes}))
-    regions = []
-    for region, redone in zip(settlement.regions, again.regions, strict=True):
-        entry = record.regions.get(region.region)
-        if region.employer.name in changes and (
-                entry.state == ISSUED or region_data(redone) == entry.latest()):
-            regions.append(redone)
-        else:
-            regions.append(region)
-    return replace(settlement, regions=tuple(regions))
-
-
-def plan_run(settlement: Settlement, record: Record, folder: Path, today: date,
-             pdf: bool) -> Plan:
-    """What to do with each region of ``settlement``, given the folder's record."""
-
-    plan = Plan([])
-    context = context_data(settlement)
-    next_round = max(record.rounds(), default=0) + 1
-    for region in settlement.regions:
-        entry = record.regions.get(region.region)
-        data = region_data(region)
+        entry = ledger.regions.get(region.region)
         if entry is None:
-            plan.steps.append(Step(region, Action.WRITE))
-            continue
-        if entry.state == DRAFT:
-            files = [n for n, f in record.files.items() if f.region == region.region]
-            intact = all((folder / n).is_file() and sha256(folder / n) == record.files[n].sha256
-                         for n in files)
+            plan.steps.append(RegionStep(region, Step.NEW, settlement_version(region, context)))
+        elif not entry.is_issued:
+            files = [n for n, f in ledger.files.items() if f.region == region.region]
             same_pdf = pdf == any(n.endswith(".pdf") for n in files)
-            keep = data == entry.result and context == entry.context and intact and same_pdf
-            plan.steps.append(Step(region, Action.KEEP if keep else Action.WRITE))
-            continue
-        advances = advances_notices(region, region_from_data(entry.latest_issued()))
-        plan.notices += advances
-        step = correct(region, entry, context, today, next_round)
-        plan.steps.append(step)
-        if step.correction is not None:
-            plan.notices.append(Notice(
-                f"Region {region.region} ist festgeschrieben; ihre Zahlen haben sich geändert: "
-                f"Korrektur Nr. {step.correction.round} für "
-                f"{', '.join(step.correction.letters)}. Die bisherigen Abrechnungen bleiben "
-                f"unverändert.", Severity.INFO))
-        elif step.dropped is not None:
-            plan.notices.append(Notice(
-                f"Region {region.region}: die Zahlen entsprechen wieder der festgeschriebenen "
-                f"Abrechnung; der Entwurf der Korrektur Nr. {step.dropped.round} wird entfernt.",
-                Severity.INFO))
-        elif data != entry.latest() and not advances:
-            plan.notices.append(Notice(
-                f"Region {region.region} ist festgeschrieben; die Eingabe weicht ab, aber kein "
-                f"Betrag einer Partnerkommune ändert sich – es gibt nichts zu korrigieren.",
-                Severity.INFO))
+            keep = not entry.differences(region, context) and not changed(files) and same_pdf
+            plan.steps.append(RegionStep(region, Step.KEEP) if keep else RegionStep(
+                region, Step.REWRITE, settlement_version(region, context)))
+        else:
+            plan.steps.append(correct(entry, region, context, today, next_round, changed))
+            plan.notices += issued_notices(entry, region, plan.steps[-1], changed)
     return plan
 
 
-def correct(region: RegionResult, entry: RegionEntry, context: dict, today: date,
-            next_round: int) -> Step:
+def settlement_version(region: RegionResult, context: Context) -> Version:
+    year = context.settings.year
+    bills = {s.party.name: letter_bill(year, region, s) for s in region.partner_shares}
+    return Version(0, State.DRAFT, region.terms.settlement_date, context, region, bills)
+
+
+def letter_bill(year: int, region: RegionResult, share: Share) -> Bill:
+    """A partner's settlement letter as the region's settlement bills it."""
+    name = share.party.name
+    return Bill(number=invoice_number(year, name, prefix=region.terms.invoice_prefix),
+                partner=name, kind=Kind.LETTER, file=letter_file(year, name),
+                day=region.terms.settlement_date, due=share.due_date, amount=share.balance)
+
+
+def correct(entry: Region, region: RegionResult, context: Context, today: date,
+            next_round: int, changed: Files) -> RegionStep:
     """An issued region: keep it, or write (or rewrite) its open correction round."""
-    data = region_data(region)
-    before = region_from_data(entry.latest_issued())
-    changed = changed_partners(before, region)
-    open_round = entry.open_correction()
-    if not changed:
-        return Step(region, Action.KEEP, dropped=open_round)
-    if open_round is not None and open_round.result == data and open_round.context == context:
-        return Step(region, Action.KEEP)
+    open_round = entry.open_correction
+    if not entry.differences(region, context):
+        return RegionStep(region, Step.KEEP, dropped=open_round)
+    if open_round is not None and open_round.result == region \
+            and open_round.context == context \
+            and not changed([b.file for b in open_round.bills.values()]):
+        return RegionStep(region, Step.KEEP)
     number = open_round.round if open_round else next_round
-    year = int(context["settings"]["year"])
-    letters = {}
-    for share in changed:
-        name = share.party.name
-        corrects, corrects_date = entry.last_document(name)
-        letters[name] = {"file": correction_file(year, name, number),
-                         "number": invoice_number(year, name, number),
-                         "corrects": corrects, "corrects_date": corrects_date}
+    return RegionStep(region, Step.CORRECT,
+                      correction_version(entry, region, context, today, number),
+                      dropped=open_round)
+
+
+def correction_version(entry: Region, region: RegionResult, context: Context, today: date,
+                       number: int) -> Version:
+    """Round ``number`` for every partner whose bill changed: a correction of its last issued
+    bill (a partner that left refunds what it was billed), or a first letter for a partner
+    that was never billed in this region. Dated the day of the run, due by R10."""
+    year = context.settings.year
+    before = entry.billed.result
     due = due_date(today, region.terms.payment_days)
-    correction = Correction(round=number, state=DRAFT, day=today.isoformat(),
-                            due=due.isoformat(), context=context, result=data,
-                            before=entry.latest_issued(), letters=letters)
-    return Step(region, Action.CORRECT, correction=correction, dropped=open_round)
+    prefix = region.terms.invoice_prefix
+    new = {s.party.name: s for s in region.partner_shares}
+    bills = {}
+    for partner in changed_partners(before, region):
+        last = entry.last_bill(partner)
+        after = new.get(partner)
+        if last is None:  # joined an issued region: its first letter
+            bills[partner] = Bill(number=invoice_number(year, partner, prefix=prefix),
+                                  partner=partner, kind=Kind.LETTER,
+                                  file=letter_file(year, partner), day=today, due=due,
+                                  amount=after.balance)
+            continue
+        was = next((s for s in before.partner_shares if s.party.name == partner), None)
+        bills[partner] = Bill(
+            number=invoice_number(year, partner, number, prefix), partner=partner,
+            kind=Kind.CORRECTION, file=correction_file(year, partner, number), day=today,
+            due=due, amount=gross(after) - gross(was), corrects=last.number,
+            corrects_day=last.day)
+    return Version(number, State.DRAFT, today, context, region, bills)
 
 
-def changed_partners(before: RegionResult, after: RegionResult) -> list[Share]:
-    """Partners of ``after`` whose net amount differs from ``before`` (new partners too)."""
-    nets = {s.party.name: s.net for s in before.partner_shares}
-    return [s for s in after.partner_shares if nets.get(s.party.name) != s.net]
+def gross(share: Share | None) -> Decimal:
+    return share.gross if share is not None else Decimal("0.00")
+
+
+def zero_share(share: Share) -> Share:
+    """``share`` owing nothing: a partner that is no longer billed (its corrected side)."""
+    zero = share.net * 0
+    return replace(share, **dict.fromkeys(ZERO_SHARE_FIELDS, zero), key=share.key * 0,
+                   fraction=share.fraction * 0, advance_items=())
+
+
+def issued_notices(entry: Region, region: RegionResult, step: RegionStep,
+                   changed: Files) -> list[Notice]:
+    notices = advances_notices(region, entry.billed.result)
+    if step.step is Step.CORRECT:
+        bills = list(step.version.bills.values())
+        corrections = [b.partner for b in bills if b.kind is Kind.CORRECTION]
+        firsts = [b.partner for b in bills if b.kind is Kind.LETTER]
+        what = []
+        if corrections:
+            what.append(f"Korrektur Nr. {step.version.round} für {', '.join(corrections)}")
+        if firsts:
+            what.append(f"eine erste Abrechnung für {', '.join(firsts)} (neu in der Region)")
+        notices.append(Notice(
+            f"Region {region.region} ist festgeschrieben; ihre Zahlen haben sich geändert: "
+            f"{' und '.join(what)}. Die bisherigen Abrechnungen bleiben unverändert.",
+            Severity.INFO))
+    elif step.dropped is not None:
+        notices.append(Notice(
+            f"Region {region.region}: die Zahlen entsprechen wieder der festgeschriebenen "
+            f"Abrechnung; der Entwurf der Korrektur Nr. {step.dropped.round} wird entfernt.",
+            Severity.INFO))
+    elif region != entry.latest.result and not notices and step.step is Step.KEEP \
+            and entry.open_correction is None:
+        notices.append(Notice(
+            f"Region {region.region} ist festgeschrieben; die Eingabe weicht ab, aber keine "
+            f"Rechnung einer Partnerkommune ändert sich – es gibt nichts zu korrigieren.",
+            Severity.INFO))
+    issued_files = [b.file for v in entry.versions if v.is_issued for b in v.bills.values()]
+    for name in changed(issued_files):
+        notices.append(Notice(
+            f"„{name}“ ist festgeschrieben, aber nach dem Schreiben geändert worden oder "
+            f"verschwunden. kim-excel überschreibt sie nicht und versendet sie nicht; bitte "
+            f"aus der Sicherung zurückholen. Soll sich die Rechnung ändern: die Eingabe "
+            f"ändern und erneut abrechnen (das ergibt eine Korrektur)."))
+    return notices
 
 
 def advances_notices(region: RegionResult, billed: RegionResult) -> list[Notice]:
@@ -180,80 +255,18 @@ def advances_notices(region: RegionResult, billed: RegionResult) -> list[Notice]
         if s.party.name in paid and s.advances != paid[s.party.name]]
 
 
-def correction_file(year: int, partner: str, number: int) -> str:
-
-    return f"Korrektur_{year}_{ascii_name(partner)}_{number}.xlsx"
-
-
-def correction_booking_file(year: int, number: int) -> str:
-    return f"Buchungsliste_{year}_Korrektur_{number}.csv"
-
-
-# ------------------------------------------------------------------ issuing
-
-
-def drafts_to_issue(ausgabe: Path, year: int, region: str | None) -> list[str]:
-    """What ``festschreiben`` would issue, as German lines (nothing changes)."""
-
-    folder = ausgabe / str(year)
-    if not (folder / RECORD_NAME).is_file():
-        raise KimError(f"Für {year} gibt es noch keine Abrechnung in „{folder}“ – bitte zuerst "
-                       f"`kim-excel abrechnen` ausführen.")
-    record = read_record(folder, year)
-    if region is not None and region not in record.regions:
-        raise KimError(f"Region „{region}“ gibt es in „{folder}“ nicht; abgerechnet sind: "
-                       f"{', '.join(record.regions)}.")
-    return issue(record, region, date.today())
-
-
-def issue_folder(ausgabe: Path, year: int, region: str | None, today: date) -> list[str]:
-    """``festschreiben``: issue under the output lock and replace the record atomically."""
-
-    folder = ausgabe / str(year)
-    with output_lock(ausgabe):
-        recover(folder)
-        record = read_record(folder, year)
-        done = issue(record, region, today)
-        if done:
-            write_record(folder, record)
-    return done
-
-
-def issue(record: Record, region: str | None, today: date) -> list[str]:
-    """Mark the draft settlements (and draft corrections) of ``region`` (all when None) as
-    issued; returns what was issued, as German lines."""
-    done = []
-    for name, entry in record.regions.items():
-        if region is not None and name != region:
+def apply_plan(plan: SettlementPlan, ledger: Ledger, settlement: Settlement) -> None:
+    """Put the plan into the ledger (the command then writes the files it names)."""
+    ledger.context = context_of(settlement)
+    ledger.notices = [str(n) for n in (*settlement.notices, *plan.notices)]
+    for step in plan.steps:
+        name = step.region.region
+        if step.step in (Step.NEW, Step.REWRITE):
+            ledger.regions[name] = Region(name, [step.version])
             continue
-        if entry.state == DRAFT:
-            entry.state = ISSUED
-            entry.issued_on = today.isoformat()
-            done.append(f"Region {name}: Abrechnungen festgeschrieben "
-                        f"({', '.join(entry.letters.values()) or 'ohne Partnerkommune'})")
-        for correction in entry.corrections:
-            if correction.state == DRAFT:
-                correction.state = ISSUED
-                done.append(f"Region {name}: Korrektur Nr. {correction.round} festgeschrieben "
-                            f"({', '.join(c['file'] for c in correction.letters.values())})")
-    return done
+        entry = ledger.regions[name]
+        if step.dropped is not None:
+            entry.versions.remove(step.dropped)
+        if step.step is Step.CORRECT:
+            entry.versions.append(step.version)
 
-
-def issue_sent(record: Record, sent_files: set[str], today: date) -> list[str]:
-    """``versenden --senden``: issue the regions and correction rounds whose letters went out."""
-    done = []
-    for name, entry in record.regions.items():
-        if entry.state == DRAFT and sent_files & set(entry.letters.values()):
-            done += issue_one(entry, name, today)
-        for correction in entry.corrections:
-            files = {c["file"] for c in correction.letters.values()}
-            if correction.state == DRAFT and sent_files & files:
-                correction.state = ISSUED
-                done.append(f"Region {name}: Korrektur Nr. {correction.round} festgeschrieben")
-    return done
-
-
-def issue_one(entry: RegionEntry, name: str, today: date) -> list[str]:
-    entry.state = ISSUED
-    entry.issued_on = today.isoformat()
-    return [f"Region {name}: Abrechnung festgeschrieben"]

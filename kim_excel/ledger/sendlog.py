@@ -1,31 +1,25 @@
-"""The send log ``<J>/versand.csv`` of ``kim-excel versenden`` (split out of mailing.py).
+"""The send log ``<J>/versand.csv``: what ``versenden`` did, for people, written from the ledger.
 
-One line per attempt, appended and never rewritten. A partner counts as sent when a line says
-``gesendet`` for the same recipient and the same attachment hashes.
+One line per e-mail attempt, oldest first. The ledger (``Bill.sendings``) is what counts as
+sent; this file is rewritten whole from it after every attempt, so deleting it loses nothing
+and sends nothing twice. It is read only to take over kim-excel 1.0's sendings
+(``store.migrate_v1``) and to notice a record older than the folder (a sending it does not
+know).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass
-from enum import Enum
+from datetime import datetime
 from pathlib import Path
 
-from kim_excel.core.errors import MailError
-from kim_excel.core.files import os_reason
+from kim_excel.core.references import SEND_LOG
+from kim_excel.ledger.book import Ledger
 
-LOG_NAME = "versand.csv"
 LOG_COLUMNS = ("Zeitpunkt", "Kommune", "Empfaenger", "Anhaenge", "SHA256", "Message_ID",
                "Ergebnis", "Meldung")
-
-
-class Result(Enum):
-    SENT = "gesendet"
-    TEST = "Test"
-    FAILED = "Fehler"
-    NO_ADDRESS = "ohne Adresse"
 
 
 @dataclass(frozen=True)
@@ -40,8 +34,9 @@ class LogEntry:
     detail: str
 
 
-def read_log(path: Path) -> list[LogEntry]:
+def read_log(folder: Path) -> list[LogEntry]:
     """The log's lines, by column name; also after Excel saved it as ANSI (cp1252)."""
+    path = folder / SEND_LOG
     if not path.is_file():
         return []
     raw = path.read_bytes()
@@ -57,36 +52,30 @@ def read_log(path: Path) -> list[LogEntry]:
     return entries
 
 
-def check_log_writable(path: Path) -> None:
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as exc:
-        raise MailError(f"Das Versandprotokoll „{path}“ kann nicht geschrieben werden "
-                        f"({os_reason(exc)}) – ist es in Excel geöffnet? Bitte schließen; es "
-                        f"wurde nichts gesendet.") from None
-
-
-def append_log(path: Path, entry: LogEntry) -> None:
-    """Append one line and force it to disk; earlier lines are never rewritten."""
+def log_bytes(entries: list[LogEntry]) -> bytes:
+    """The whole log: UTF-8 with BOM, ``;``, CRLF (Excel opens it as it is)."""
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(
-        [entry.time, entry.partner, entry.recipient, entry.attachments, entry.hashes,
-         entry.message_id, entry.result, entry.detail])
-    with open(path, "ab") as handle:
-        prefix = b""
-        if handle.tell() == 0:
-            header = io.StringIO()
-            csv.writer(header, delimiter=";", lineterminator="\r\n").writerow(LOG_COLUMNS)
-            prefix = "\ufeff".encode() + header.getvalue().encode()
-        elif not _ends_with_newline(path):  # a line cut off by a crash stays on its own
-            prefix = b"\r\n"
-        handle.write(prefix + buffer.getvalue().encode())
-        handle.flush()
-        os.fsync(handle.fileno())
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(LOG_COLUMNS)
+    writer.writerows([e.time, e.partner, e.recipient, e.attachments, e.hashes, e.message_id,
+                      e.result, e.detail] for e in entries)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _ends_with_newline(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        handle.seek(-1, os.SEEK_END)
-        return handle.read(1) == b"\n"
+def log_entries(ledger: Ledger) -> list[LogEntry]:
+    """Every e-mail attempt of the ledger, oldest first, as the log's lines."""
+    lines = []
+    for _, _, bill in ledger.bills():
+        for s in bill.sendings:
+            lines.append(LogEntry(log_time(s.time), bill.partner, s.recipient,
+                                  ", ".join(s.attachments), ", ".join(s.hashes), s.message_id,
+                                  s.result.value, s.detail))
+    return sorted(lines, key=lambda e: (e.time[6:10], e.time[3:5], e.time[:2], e.time[11:]))
+
+
+def log_time(iso: str) -> str:
+    """ISO → ``16.04.2025 10:00:00``, the log's German notation."""
+    try:
+        return datetime.fromisoformat(iso).strftime("%d.%m.%Y %H:%M:%S")
+    except ValueError:
+        return iso

@@ -6,6 +6,7 @@ into the trail, written with the value of the Settlement.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -19,10 +20,11 @@ from kim_excel.core.model import (
     Settlement,
     Share,
 )
-from kim_excel.core.references import invoice_number, payment_reference
+from kim_excel.core.references import payment_reference
 from kim_excel.documents.girocode import epc_png, needs_girocode
 from kim_excel.documents.xlsx.sheet import LETTER_FOOTER, Sheet, a1, lines_needed, setup_page, span
 from kim_excel.documents.xlsx.trail import Basis, RegionCells
+from kim_excel.ledger.book import Bill
 
 LETTER = "Abrechnung"
 SUBJECT = "Kommunales Case-Management – Abrechnung des Eigenanteils {year}"
@@ -204,38 +206,56 @@ def setup_letter(ws, last_row: int) -> None:
     ws.print_area(0, 0, last_row, len(LETTER_WIDTHS) - 1)
 
 
-def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, share: Share,
-                 cells: RegionCells, basis: Basis) -> None:
-    s = region.terms
-    employer, partner = region.employer, share.party
+def write_head(sheet: Sheet, region: RegionResult, partner: Party,
+               info: list[tuple[str, str | date]], subject: str) -> Letter:
+    """Sender, information block, return line and recipient where the window of a DIN-lang
+    envelope is (45 mm from the top edge: 15 mm margin, the sender's 18 pt row and five rows
+    of 13.5 pt), the subject and the salutation. Letters, corrections and reminders share it."""
+    employer = region.employer
     letter = Letter(sheet)
-
-    # Letter head: sender and information block, then return line and recipient where the
-    # window of a DIN-lang envelope is (45 mm from the top edge: 15 mm margin, the sender's
-    # 18 pt row and five rows of 13.5 pt).
     sheet.text(0, 0, employer.full_name, "sender")
     sheet.fit_row(0, 1, 14)
     sheet.text(1, 0, f"Kommunales Case-Management – Region {region.region}", "sender_line")
     sheet.text(ADDRESS_ROW, 0, " · ".join(address_lines(employer)), "return_line")
     for offset, line in enumerate(address_lines(partner)):
         sheet.text(ADDRESS_ROW + 1 + offset, 0, line)
-    info: list[tuple[str, str | date]] = [
-        ("Ansprechpartner", employer.contact), ("Telefon", employer.phone),
-        ("E-Mail", employer.email), ("Aktenzeichen", s.aktenzeichen),
-        ("Rechnungsnummer", invoice_number(settlement.year, partner.name)),
-        ("Kassenzeichen", partner.kassenzeichen), ("Datum", s.settlement_date),
-    ]
-    row = write_info_block(sheet, info)
+    row = write_info_block(sheet, [("Ansprechpartner", employer.contact),
+                                   ("Telefon", employer.phone), ("E-Mail", employer.email),
+                                   ("Aktenzeichen", region.terms.aktenzeichen), *info])
     letter.row = max(row, ADDRESS_ROW + 1 + len(address_lines(partner))) + 2
-
-    subject = SUBJECT.format(year=settlement.year)
-    if region.wind_down:
-        subject += " (Abwicklung)"
     sheet.text(letter.row, 0, subject, "subject")
     sheet.fit_row(letter.row, 1, 11)
     letter.skip(2)
     sheet.text(letter.row, 0, "Sehr geehrte Damen und Herren,")
     letter.skip(2)
+    return letter
+
+
+def write_closing(letter: Letter, region: RegionResult, notes: list[str]) -> None:
+    """The small print (VAT note, where the trail is), greeting and signature line."""
+    sheet = letter.sheet
+    for note in notes:
+        letter.paragraph(note, "small", 9)
+        letter.skip()
+    sheet.text(letter.row, 0, "Mit freundlichen Grüßen")
+    letter.skip()
+    sheet.text(letter.row, 0, "Im Auftrag")
+    letter.skip(2)  # room to sign; two rows keep the longest letter on one page at 100 %
+    employer = region.employer
+    sheet.text(letter.row, 0, employer.contact or employer.full_name, "signature_line")
+    setup_letter(sheet.ws, letter.row)
+
+
+def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, share: Share,
+                 cells: RegionCells, basis: Basis, bill: Bill) -> None:
+    s = region.terms
+    partner = share.party
+    subject = SUBJECT.format(year=settlement.year)
+    if region.wind_down:
+        subject += " (Abwicklung)"
+    letter = write_head(sheet, region, partner, [
+        ("Rechnungsnummer", bill.number), ("Kassenzeichen", partner.kassenzeichen),
+        ("Datum", bill.day)], subject)
     letter.paragraph(body_text(settlement, region, share))
     letter.skip()
 
@@ -277,32 +297,36 @@ def write_letter(sheet: Sheet, settlement: Settlement, region: RegionResult, sha
     else:
         letter.amount("Zu zahlender Betrag", "", f"={balance}", share.balance, "result")
     letter.skip()
-    write_payment(letter, settlement, region, share)
-
-    if s.vat_note:
-        letter.paragraph(s.vat_note, "small", 9)
-        letter.skip()
-    letter.paragraph("Jede Stelle, alle Sachkosten und die Aufteilung auf alle Vertragsparteien "
-                     "der Region: Blatt „Berechnung“ dieser Arbeitsmappe.", "small", 9)
-    letter.skip()
-    sheet.text(letter.row, 0, "Mit freundlichen Grüßen")
-    letter.skip()
-    sheet.text(letter.row, 0, "Im Auftrag")
-    letter.skip(2)  # room to sign; two rows keep the longest letter on one page at 100 %
-    signer = employer.contact or employer.full_name
-    sheet.text(letter.row, 0, signer, "signature_line")
-    setup_letter(sheet.ws, letter.row)
+    reason = "Ihre Abschläge übersteigen Ihren Anteil. " if share.balance < 0 else ""
+    write_payment(letter, region.employer, partner, Payment(
+        bill.amount, bill.due, payment_reference(settlement.year, bill.number,
+                                                 partner.kassenzeichen), reason,
+        "Ihr Anteil ist durch die geleisteten Abschläge vollständig beglichen; es ist nichts "
+        "zu zahlen."))
+    write_closing(letter, region, [n for n in (s.vat_note, TRAIL_NOTE) if n])
 
 
-def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
-                  share: Share) -> None:
+TRAIL_NOTE = ("Jede Stelle, alle Sachkosten und die Aufteilung auf alle Vertragsparteien der "
+              "Region: Blatt „Berechnung“ dieser Arbeitsmappe.")
+
+
+@dataclass(frozen=True)
+class Payment:
+    """What a letter asks for or promises; the one payment block of letters and corrections."""
+
+    amount: Decimal  # > 0 the partner pays the employer, < 0 it is refunded, 0 nothing
+    due: date | None
+    reference: str  # the Verwendungszweck (core/references.payment_reference)
+    refund_reason: str = ""  # why there is a refund, a sentence before the promise
+    nothing_text: str = "Es ist nichts zu zahlen."
+
+
+def write_payment(letter: Letter, employer: Party, partner: Party, payment: Payment) -> None:
+    """To pay: the employer's account with a GiroCode beside it. A refund: the partner's
+    account it goes to, where known. The account that receives the money is named, as in the
+    e-invoice (SPEC § 8)."""
     sheet = letter.sheet
-    employer = region.employer
-    reference = payment_reference(settlement.year, invoice_number(settlement.year,
-                                                                  share.party.name),
-                                  share.party.kassenzeichen)
-
-    code = girocode(employer, share.balance, reference)
+    code = girocode(employer, payment.amount, payment.reference)
     narrow = bool(code)  # beside the GiroCode the details leave column D to it
 
     def pair(label: str, value: str | date, style: str = "text") -> None:
@@ -319,14 +343,14 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
             sheet.fit_row(letter.row, lines_needed(value, width))
         letter.skip()
 
-    if share.balance > 0:
+    if payment.amount > 0:
         top = letter.row
         letter.paragraph("Bitte überweisen Sie den Betrag bis zum Fälligkeitstag auf folgendes "
                          "Konto:")
         if code:  # from the request's row (its text ends before column D) down
             insert_girocode(sheet, top, code)
-        if share.due_date:
-            pair("Fällig am", share.due_date, "bold")
+        if payment.due:
+            pair("Fällig am", payment.due, "bold")
         pair("Empfänger", employer.full_name)
         if employer.iban:
             pair("IBAN", iban_groups(employer.iban))
@@ -337,19 +361,18 @@ def write_payment(letter: Letter, settlement: Settlement, region: RegionResult,
             pair("Kreditinstitut", employer.bank + derived)
         # below the code the Verwendungszweck has the full width again (one line less)
         narrow = narrow and (letter.row - top) * ROW_PX < GIROCODE_PX + 4
-        pair("Verwendungszweck", reference)
-    elif share.balance < 0:
-        letter.paragraph("Ihre Abschläge übersteigen Ihren Anteil. Den Erstattungsbetrag "
-                         "überweisen wir Ihnen bis zum genannten Tag auf Ihr uns bekanntes "
-                         "Konto.")
-        if share.due_date:
-            pair("Erstattung bis zum", share.due_date, "bold")
-        if share.party.iban:
-            pair("Ihr Konto (IBAN)", iban_groups(share.party.iban))
-        pair("Verwendungszweck", reference)
+        pair("Verwendungszweck", payment.reference)
+    elif payment.amount < 0:
+        account = ("auf Ihr Konto" if partner.iban else "auf Ihr uns bekanntes Konto")
+        letter.paragraph(f"{payment.refund_reason}Den Erstattungsbetrag überweisen wir Ihnen "
+                         f"bis zum genannten Tag {account}.")
+        if payment.due:
+            pair("Erstattung bis zum", payment.due, "bold")
+        if partner.iban:
+            pair("Ihr Konto (IBAN)", iban_groups(partner.iban))
+        pair("Verwendungszweck", payment.reference)
     else:
-        letter.paragraph("Ihr Anteil ist durch die geleisteten Abschläge vollständig "
-                         "beglichen; es ist nichts zu zahlen.")
+        letter.paragraph(payment.nothing_text)
     letter.skip()
 
 

@@ -10,6 +10,7 @@ computes a settlement figure. ``net_formula`` is the one writer of the R7 share 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from kim_excel.core.german import day_text
 from kim_excel.core.model import (
@@ -85,8 +86,18 @@ def setup_trail(sheet: Sheet, one_page: bool = False) -> None:
                margins=(0.6, 0.5, 0.6, 0.7), footer=FOOTER, widths=TRAIL_WIDTHS)
 
 
+@dataclass(frozen=True)
+class Dated:
+    """The date and due date of one document (a correction's own, a late first letter's),
+    shown in its trail instead of the region's settlement date."""
+
+    label: str  # "Datum der Korrektur"
+    day: date
+    due: date | None
+
+
 def write_basis(sheet: Sheet, settlement: Settlement, regions: list[RegionResult],
-                row: int) -> tuple[Basis, int]:
+                row: int, dated: Dated | None = None) -> tuple[Basis, int]:
     """The title and the settings every formula builds on; returns the next free row."""
     s = settlement.settings
     title = f"Berechnung des Eigenanteils {settlement.year}"
@@ -119,12 +130,14 @@ def write_basis(sheet: Sheet, settlement: Settlement, regions: list[RegionResult
         row += 1
     if len({r.terms for r in regions}) > 1:
         return Basis(rate, None, terms_per_region=True), row
-    vat_rate, row = write_terms(sheet, regions[0], row) if regions else (None, row)
+    vat_rate, row = write_terms(sheet, regions[0], row, dated) if regions else (None, row)
     return Basis(rate, vat_rate), row
 
 
-def write_terms(sheet: Sheet, region: RegionResult, row: int) -> tuple[str | None, int]:
-    """The employer's own terms: VAT rate, date, due date; returns the VAT rate's cell."""
+def write_terms(sheet: Sheet, region: RegionResult, row: int,
+                dated: Dated | None = None) -> tuple[str | None, int]:
+    """The employer's own terms: VAT rate, date, due date (the document's own where
+    ``dated``); returns the VAT rate's cell."""
     terms = region.terms
     vat_rate = None
     if terms.vat_rate > 0:
@@ -134,13 +147,14 @@ def write_terms(sheet: Sheet, region: RegionResult, row: int) -> tuple[str | Non
                               sheet.styles.vat_rate(terms.vat_rate))
         vat_rate = sheet.ref(row, 6)
         row += 1
-    sheet.text(row, 0, "Datum der Abrechnung")
-    sheet.date(row, 6, terms.settlement_date, "date")
+    sheet.text(row, 0, dated.label if dated else "Datum der Abrechnung")
+    sheet.date(row, 6, dated.day if dated else terms.settlement_date, "date")
     row += 1
-    if region.partner_shares:
+    due = dated.due if dated else region.due_date
+    if region.partner_shares and due:
         sheet.text(row, 0, "Fällig am")
         sheet.text(row, 1, f"Zahlungsziel {terms.payment_days} Tage, nächster Werktag in NRW")
-        sheet.date(row, 6, region.due_date, "date")
+        sheet.date(row, 6, due, "date")
         row += 1
     return vat_rate, row
 
