@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from kim_excel.commands.settle import (
@@ -24,7 +25,7 @@ from kim_excel.input.validation import load_input
 from kim_excel.ledger.book import Kind, State
 from kim_excel.ledger.store import RECORD_NAME
 from kim_excel.ledger.transaction import read_ledger
-from tests.builders import example_2024, write
+from tests.builders import example_2024, per_employer, write
 
 TODAY = date(2025, 3, 2)
 
@@ -172,3 +173,26 @@ def test_an_output_folder_that_is_a_file_is_an_output_error(example, tmp_path):
     assert str(raised.value) == output_failure(
         ausgabe, OSError(errno.EEXIST, "File exists"))
     assert ausgabe.read_text() == "kein Ordner"
+
+
+def test_an_employers_prefix_stands_before_the_numbers_of_its_own_bills_only(tmp_path):
+    """Each employer fills in its own workbook; Ascheberg's ``Präfix Rechnungsnummer`` is its
+    own setting (SPEC § 4): Süd's bills carry it, on the letter too; file names stay."""
+    form = example_2024()
+    for employer in ("Coesfeld", "Dülmen", "Ascheberg"):
+        part = per_employer(form, employer)
+        if employer == "Ascheberg":
+            part.settings["Präfix Rechnungsnummer"] = "RE-KIM-"
+        write(part, tmp_path / "input" / f"{employer}.xlsx")
+
+    result = run_settlement(tmp_path / "input", tmp_path / "output", TODAY)
+
+    numbers = {b.partner: (b.number, b.file) for _, _, b in result.ledger.bills()}
+    assert numbers["Olfen"] == ("RE-KIM-2024-Olfen", "Abrechnung_2024_Olfen.xlsx")
+    assert numbers["Lüdinghausen"][0] == "RE-KIM-2024-Luedinghausen"
+    assert numbers["Billerbeck"][0] == "2024-Billerbeck"
+    assert numbers["Nottuln"][0] == "2024-Nottuln"
+    sheet = openpyxl.load_workbook(result.folder / "Abrechnung_2024_Olfen.xlsx")["Abrechnung"]
+    texts = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "RE-KIM-2024-Olfen" in texts
+    assert any("Rechnung RE-KIM-2024-Olfen" in t for t in texts)  # the Verwendungszweck
