@@ -781,6 +781,23 @@ def test_deleting_the_send_log_loses_nothing(settled, smtp_server):
     assert log.read_bytes() == before
 
 
+def test_a_send_log_that_cannot_be_written_stops_sending_with_a_german_reason(settled,
+                                                                            smtp_server):
+    """Every attempt is written at once; when that fails, every further mail would go
+    unrecorded, so the run stops after the first and names the reason (core/files.os_reason)."""
+    mailbox = smtp_server()
+    (settled.year / "versand.csv").mkdir()  # like a file Excel holds open: not replaceable
+
+    result = versenden(settled, "--senden", "--ja", env=smtp_env(mailbox))
+
+    assert result.exit_code == 1
+    assert "(ein Ordner steht, wo eine Datei sein sollte)" in result.stderr
+    assert ("Zuletzt: Stadt Billerbeck: 2024-Billerbeck gesendet an "
+            "kaemmerei@billerbeck.example. Der Versand wurde angehalten.") in result.stderr
+    assert "Traceback" not in result.output
+    assert len(mailbox.messages) == 1
+
+
 @pytest.mark.xfail(strict=True, reason="Transaction.save_now writes versand.csv before the "
                    "record: a send log that cannot be written (Excel holds it open) loses the "
                    "sending from the ledger, and the next run mails the partner a second time")
@@ -788,14 +805,11 @@ def test_a_send_log_that_cannot_be_written_never_makes_a_partner_receive_twice(
         settled, smtp_server):
     mailbox = smtp_server()
     log = settled.year / "versand.csv"
-    log.mkdir()  # like a file Excel holds open: it cannot be replaced
-
-    first = versenden(settled, "--senden", "--ja", env=smtp_env(mailbox))
-
-    assert first.exit_code == 1
-    assert "(ein Ordner steht, wo eine Datei sein sollte)" in first.stderr
-    assert "Der Versand wurde angehalten." in first.stderr
+    log.mkdir()
+    versenden(settled, "--senden", "--ja", env=smtp_env(mailbox))
     assert len(mailbox.messages) == 1  # Billerbeck's went out before the log failed
+
+    assert read_ledger(settled.ausgabe, 2024).bill("2024-Billerbeck")[2].sent is not None
     log.rmdir()
     versenden(settled, "--senden", "--ja", env=smtp_env(mailbox))
     assert mailbox.recipients() == sorted(partner_address(p) for p in PARTNERS)

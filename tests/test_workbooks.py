@@ -22,6 +22,7 @@ Due date: 02.03.2025 + 30 days = 01.04.2025, a Tuesday and no holiday in NRW.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,8 +34,9 @@ from kim_excel.commands.letters import write_settlement
 from kim_excel.commands.settle import load_settlement, run_settlement
 from kim_excel.core.agreement import default_vat_note
 from kim_excel.core.german import german_number, iban_groups
+from kim_excel.documents.workbooks import write_partner_workbook
 from kim_excel.ledger.book import Ledger
-from kim_excel.ledger.life import apply_plan, plan_settlement
+from kim_excel.ledger.life import apply_plan, letter_bill, plan_settlement
 from tests.builders import example_2024, write
 from tests.libreoffice import formula_mismatches, recalculate, tamper_cached_value
 from tests.runner import run_kim
@@ -582,10 +584,6 @@ def test_libreoffice_recalculates_every_output_to_the_values_written(outputs, tm
 def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
     """Party.bank_from_iban (set by the reader when it filled BIC and Kreditinstitut from
     the IBAN): the letter names both with „aus der IBAN ermittelt“; typed ones stay bare."""
-    from dataclasses import replace
-
-    from kim_excel.documents.workbooks import write_partner_workbook
-
     write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
     settlement, _ = load_settlement(tmp_path / "input", TODAY)
     region = settlement.regions[0]
@@ -600,6 +598,35 @@ def test_bic_and_bank_derived_from_the_iban_say_so_on_the_letter(tmp_path):
     assert Letter(typed).value_after("BIC") == bic
     assert Letter(derived).value_after("BIC") == f"{bic} (aus der IBAN ermittelt)"
     assert Letter(derived).value_after("Kreditinstitut") == f"{bank} (aus der IBAN ermittelt)"
+
+
+def test_the_letter_carries_the_ledgers_bill_its_number_date_and_due_date(tmp_path):
+    """The ledger's bill, not one recomputed from today's input: a number stored when it was
+    first written (SPEC § 7), and for a partner that joined an issued region its own date,
+    which the trail names beside the region's settlement date."""
+    write(example_2024(), tmp_path / "input" / "Abrechnung.xlsx")
+    settlement, _ = load_settlement(tmp_path / "input", TODAY)
+    region = settlement.regions[0]
+    share = region.partner_shares[0]
+    stored = replace(letter_bill(2024, region, share), number="ALT-2024-Billerbeck",
+                     day=date(2025, 6, 2), due=date(2025, 7, 2))
+    path = tmp_path / "Abrechnung_2024_Billerbeck.xlsx"
+
+    write_partner_workbook(path, settlement, region, share, stored)
+
+    bill = Letter(path)
+    assert bill.info("Rechnungsnummer") == "ALT-2024-Billerbeck"
+    assert bill.info("Datum") == datetime(2025, 6, 2)
+    assert bill.value_after("Fällig am") == datetime(2025, 7, 2)
+    assert bill.value_after("Verwendungszweck") == \
+        "KIM-2024-NORD-01 Rechnung ALT-2024-Billerbeck Eigenanteil Case-Management 2024"
+    assert bill.amount("Zu zahlender Betrag") == D("6875.00")
+    trail = [c.value for row in bill.values["Berechnung"].iter_rows() for c in row]
+    assert "Datum der Abrechnung" in trail and datetime(2025, 6, 2) in trail
+    assert bill.formulas.properties.created == datetime(2025, 6, 2)
+
+    write_partner_workbook(tmp_path / "ohne.xlsx", settlement, region, share)
+    assert Letter(tmp_path / "ohne.xlsx").info("Rechnungsnummer") == "2024-Billerbeck"
 
 
 def booked_and_skipped() -> object:
