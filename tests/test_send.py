@@ -843,3 +843,32 @@ def test_a_pdf_the_clerk_saved_beside_a_letter_does_not_block_sending(settled):
 
     assert result.exit_code == 0, result.stderr
     assert own.read_bytes() == b"%PDF-1.4 printed by the clerk\n"
+
+
+def test_a_correction_is_drafted_with_the_difference_and_the_bill_it_corrects(settled):
+    """Nord posted on 05.03.2025, then 4,000.00 more costs: Billerbeck's correction
+    2024-Billerbeck-K1 asks for 1,000.00 by 02.07.2025; the posted originals get no draft."""
+    posted = CliRunner().invoke(main, ["festschreiben", "--jahr", "2024", "--region", "Nord",
+                                       "--ausgabe", str(settled.ausgabe), "--ja"])
+    assert posted.exit_code == 0, posted.output
+    form = example_2024()
+    form.positions[0]["Personalkosten"] += 4000
+    write(form, settled.eingang / "Abrechnung_2024.xlsx")
+    run_settlement(settled.eingang, settled.ausgabe, today=date(2025, 6, 2))
+
+    result = versenden(settled)
+
+    assert result.exit_code == 0, result.output
+    drafts = sorted(p.stem for p in (settled.year / "E-Mails").glob("*.eml"))
+    assert drafts == sorted([f"Korrektur_2024_{p}_1" for p in PARTNERS[:3]]
+                            + [f"Abrechnung_2024_{p}" for p in PARTNERS[3:]])
+    msg = BytesParser(policy=policy.default).parsebytes(
+        (settled.year / "E-Mails" / "Korrektur_2024_Billerbeck_1.eml").read_bytes())
+    assert msg["Subject"] == ("Korrektur 2024-Billerbeck-K1 – Abrechnung Kommunales "
+                              "Case-Management 2024 – Stadt Billerbeck")
+    text = msg.get_body(("plain",)).get_content()
+    assert "Abrechnung 2024-Billerbeck vom 02.03.2025 geändert" in text
+    assert "Differenz zur bisherigen Abrechnung:  1.000,00 €" in text
+    assert "Bitte überweisen Sie 1.000,00 € bis zum 02.07.2025" in text
+    assert "Rechnung 2024-Billerbeck-K1" in text  # the Verwendungszweck names the correction
+    assert list(attachment_bytes(msg)) == ["Korrektur_2024_Billerbeck_1.xlsx"]
