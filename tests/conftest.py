@@ -4,6 +4,8 @@
 - ``--update-golden`` rewrites the content snapshots in ``tests/golden/`` (see its README).
 - A test marked ``libreoffice`` needs ``soffice`` (and poppler's ``pdfinfo``); without them
   it is skipped, and the reason is the one line that installs them.
+- ``smtp_server`` (tests/smtp_fixture.py) starts a real SMTP server on 127.0.0.1 for any test
+  that sends.
 - With ``CI`` set (CI runs ``CI=true .ci/run``), a skipped test of a marker in
   :data:`NEVER_SKIP_IN_CI` is a failure: CI must prove those features, not skip them.
 """
@@ -14,6 +16,8 @@ import os
 import shutil
 
 import pytest
+
+from tests.smtp_fixture import smtp_server  # noqa: F401 (a fixture for every module)
 
 INSTALL_LINE = ("apt-get install -y --no-install-recommends libreoffice-calc-nogui "
                 "poppler-utils fonts-liberation2")

@@ -6,8 +6,15 @@ import re
 from collections import defaultdict
 from decimal import Decimal
 
-from kim_excel.core.agreement import COESFELD_PARTIES, DEFAULT_VAT_NOTE, GEMEINDESCHLUESSEL
+from kim_excel.core.agreement import (
+    COESFELD_PARTIES,
+    GEMEINDESCHLUESSEL,
+    VAT_NOTE_2B,
+    VAT_NOTE_OLD_RULE,
+    default_vat_note,
+)
 from kim_excel.core.model import EMPLOYER, PARTNER, ROLES
+from kim_excel.input.plausibility import says_no_vat
 
 # The VZÄ of each region (agreement § 2): Nord 2,5, Mitte 1,0, Süd 2,5.
 REGION_VZAE = {"Nord": Decimal("2.5"), "Mitte": Decimal("1.0"), "Süd": Decimal("2.5")}
@@ -70,6 +77,23 @@ def test_the_gemeindeschluessel_follow_the_alphabet_in_steps_of_four():
     assert [int(key[5:]) for _, key in ordered] == list(range(4, 48, 4))
 
 
-def test_the_default_vat_note_cites_section_2b_ustg():
-    assert "§ 2b UStG" in DEFAULT_VAT_NOTE
-    assert DEFAULT_VAT_NOTE.startswith("Umsatzsteuer wird nicht erhoben")
+def test_the_default_vat_note_fits_the_year_old_rule_up_to_2026_and_2b_from_2027():
+    """SPEC R8: § 2 Abs. 3 UStG a. F. (with § 27 Abs. 22a UStG) holds for services performed
+    up to 31 Dec 2026, § 2b UStG from 2027; either way the settlement is not taxable."""
+    for year in (2022, 2024, 2026):
+        note = default_vat_note(year)
+        assert note == VAT_NOTE_OLD_RULE
+        assert "§ 2 Abs. 3 UStG a. F." in note and "§ 27 Abs. 22a UStG" in note
+        assert "§ 2b" not in note
+    for year in (2027, 2030):
+        note = default_vat_note(year)
+        assert note == VAT_NOTE_2B
+        assert "§ 2b UStG" in note and "a. F." not in note
+    for note in (VAT_NOTE_OLD_RULE, VAT_NOTE_2B):
+        assert note.startswith("Nicht steuerbar")
+        assert "es wird keine Umsatzsteuer berechnet" in note
+
+
+def test_both_default_notes_are_recognised_as_saying_no_vat():
+    """So that a rate above 0 % beside a typed-in default note is warned about."""
+    assert says_no_vat(VAT_NOTE_OLD_RULE) and says_no_vat(VAT_NOTE_2B)

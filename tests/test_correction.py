@@ -1,7 +1,8 @@
-"""Correction letters ``Korrektur_<J>_<Kommune>_<n>.xlsx`` (kim_excel/correction.py): the
+"""Correction letters ``Korrektur_<J>_<Kommune>_<n>.xlsx`` (kim_excel/documents/correction.py): the
 amount billed before with its number and date, the corrected share, the difference
 corrected − billed as a formula with its value, what to pay or what is refunded. Written to a
-real file and read back; the corrections of a real run: tests/test_life.py."""
+real file and read back; the corrections of a real run: tests/test_life.py and
+tests/test_letters.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from kim_excel.core.references import payment_reference
 from kim_excel.documents.correction import CorrectionLetter, difference, write_correction_workbook
 from tests import builders
 from tests.builders import example_2024
-from tests.test_life import form, kim, settled
+from tests.runner import form, kim, settled
 
 D = Decimal
 DAY, DUE = date(2025, 6, 2), date(2025, 7, 2)
@@ -28,13 +29,14 @@ def settlement(tmp_path_factory):
                             date(2025, 3, 2))
 
 
-def written(settlement, tmp_path, change: Decimal):
+def written(settlement, tmp_path, change: Decimal, billed_by: str = ""):
     """Billerbeck's correction, the amount billed before being ``change`` less than now."""
     region = next(r for r in settlement.regions if r.region == "Nord")
     share = next(s for s in region.shares if s.party.name == "Billerbeck")
     before = replace(share, net=share.net - change, gross=share.gross - change)
     info = CorrectionLetter(number="2024-Billerbeck-K1", corrects="2024-Billerbeck",
-                            corrects_date=date(2025, 3, 2), day=DAY, due=DUE, before=before)
+                            corrects_date=date(2025, 3, 2), day=DAY, due=DUE, before=before,
+                            billed_by=billed_by)
     path = tmp_path / "Korrektur_2024_Billerbeck_1.xlsx"
     write_correction_workbook(path, settlement, region, share, info)
     return path, share
@@ -71,6 +73,25 @@ def test_a_correction_names_its_number_and_the_document_it_corrects(settlement, 
     assert info["Datum"] == datetime(2025, 6, 2)
     assert any("nach unserer Abrechnung 2024-Billerbeck vom 02.03.2025 geändert" in t
                for t in texts)
+
+
+def explanation(path, label: str) -> str:
+    sheet = openpyxl.load_workbook(path)["Korrektur"]
+    return next(row[1].value for row in sheet.iter_rows() if row[0].value == label)
+
+
+def test_the_amount_billed_before_names_the_documents_that_billed_it(settlement, tmp_path):
+    """Without a history the corrected bill; after an earlier correction (round 2) both
+    documents whose total is corrected, as the ledger names them (commands/letters.py)."""
+    first, _ = written(settlement, tmp_path, D("1000.00"))
+    assert explanation(first, "Bisher abgerechnet (netto)") == \
+        "Rechnung 2024-Billerbeck vom 02.03.2025"
+
+    both = ("Rechnung 2024-Billerbeck vom 02.03.2025 und Korrektur 2024-Billerbeck-K1 vom "
+            "02.06.2025")
+    (tmp_path / "zwei").mkdir()
+    second, _ = written(settlement, tmp_path / "zwei", D("1000.00"), billed_by=both)
+    assert explanation(second, "Bisher abgerechnet (netto)") == both
 
 
 def test_more_to_pay_is_a_formula_of_corrected_minus_billed_with_its_value(settlement,

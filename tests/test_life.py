@@ -32,8 +32,8 @@ import pytest
 from kim_excel.core.references import invoice_number, payment_reference
 from kim_excel.ledger.store import HISTORY_FOLDER, RECORD_NAME
 from tests.builders import D, example_2024, per_employer, write
-from tests.mailserver import smtp_server  # noqa: F401 (the fixture)
 from tests.runner import ROOT
+from tests.smtp_fixture import smtp_env
 
 NORD = ("Billerbeck", "Havixbeck", "Rosendahl")
 ALL = (*NORD, "Nottuln", "Luedinghausen", "Nordkirchen", "Olfen", "Senden")
@@ -136,11 +136,6 @@ def texts_of(path: Path, sheet: str) -> list[str]:
     return [str(c.value) for row in book.iter_rows() for c in row if c.value is not None]
 
 
-def smtp_env(mailbox) -> dict[str, str]:
-    return {"KIM_SMTP_HOST": "127.0.0.1", "KIM_SMTP_PORT": str(mailbox.port),
-            "KIM_SMTP_STARTTLS": "nein", "KIM_SMTP_TIMEOUT": "5"}
-
-
 def subjects(messages) -> list[str]:
     return sorted(m["Subject"].split(" – ")[0] for _, _, m in messages)
 
@@ -208,7 +203,7 @@ def test_a_damaged_record_and_an_older_restored_copy_are_refused_naming_the_newe
     assert states(folder) == {"Nord": ["issued"], "Mitte": ["issued"], "Süd": ["issued"]}
 
 
-def test_a_restored_record_that_does_not_know_a_sending_is_stale(tmp_path, smtp_server):  # noqa: F811
+def test_a_restored_record_that_does_not_know_a_sending_is_stale(tmp_path, smtp_server):
     """Even without the copies: ``versand.csv`` shows a mail the record does not know."""
     mailbox = smtp_server()
     folder = settled(tmp_path)
@@ -248,7 +243,7 @@ def test_an_exit_entered_after_issue_refunds_what_the_partner_was_billed(tmp_pat
 
 
 def test_letters_posted_by_festschreiben_are_never_mailed_only_the_late_correction(
-        tmp_path, smtp_server):  # noqa: F811
+        tmp_path, smtp_server):
     mailbox = smtp_server()
     env = smtp_env(mailbox)
     folder = settled(tmp_path)
@@ -282,7 +277,7 @@ def test_letters_posted_by_festschreiben_are_never_mailed_only_the_late_correcti
 
 
 def test_a_folder_written_by_kim_excel_1_0_is_taken_over_and_sends_only_what_is_new(
-        tmp_path, smtp_server):  # noqa: F811
+        tmp_path, smtp_server):
     """Written by commit 29f5369 (tests/fixtures/make_v1_folder.py): Nord posted, corrected
     (K1) and everything e-mailed (Nord's letters too, the old defect), Süd a draft."""
     mailbox = smtp_server()
@@ -518,7 +513,7 @@ def test_advances_entered_after_issue_do_not_change_the_bill(tmp_path):
     assert after["Buchungsliste_2024.csv"] == before["Buchungsliste_2024.csv"]
 
 
-def test_an_issued_letter_edited_by_hand_is_reported_and_never_sent(tmp_path, smtp_server):  # noqa: F811
+def test_an_issued_letter_edited_by_hand_is_reported_and_never_sent(tmp_path, smtp_server):
     mailbox = smtp_server()
     folder = settled(tmp_path)
     ok(kim("festschreiben", "--jahr", 2024, "--region", "Mitte", "--ja", cwd=tmp_path))

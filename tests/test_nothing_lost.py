@@ -25,7 +25,7 @@ from click.testing import CliRunner
 import kim_excel.documents.workbooks
 from kim_excel.cli.main import main
 from kim_excel.ledger.folder import LOCK_NAME
-from kim_excel.ledger.record import RECORD_NAME
+from kim_excel.ledger.store import HISTORY_FOLDER, RECORD_NAME, history
 from tests.builders import BANKS, clone, example_2024, material, position, write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,11 +88,16 @@ def assert_complete(folder: Path, names: set[str], csv_versions: tuple[bytes, ..
 
 def assert_record_matches(folder: Path) -> None:
     """The record beside the files is the one written with them: every file it lists is
-    there with the recorded hash, and it lists every file of the run."""
+    there with the recorded hash, it lists every file of the run, and its newest numbered
+    copy is the record itself."""
     record = json.loads((folder / RECORD_NAME).read_text(encoding="utf-8"))
     for name, entry in record["files"].items():
         assert digest(folder / name) == entry["sha256"], name
-    assert set(record["files"]) == {p.name for p in folder.iterdir() if p.name != RECORD_NAME}
+    assert set(record["files"]) == {p.name for p in folder.iterdir()
+                                    if p.name not in (RECORD_NAME, HISTORY_FOLDER)}
+    number, copy = history(folder)[-1]
+    assert number == record["generation"]
+    assert copy.read_bytes() == (folder / RECORD_NAME).read_bytes()
 
 
 # --------------------------------------------------------------- failed runs
@@ -111,7 +116,7 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_results(tmp_path, mon
     def disk_full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("kim_excel.commands.yearfolder.write_atomically", disk_full)
+    monkeypatch.setattr("kim_excel.commands.summaries.write_atomically", disk_full)
     result = CliRunner().invoke(main, ["abrechnen", "--eingang", str(eingang), "--ausgabe",
                                        str(ausgabe)])
     assert result.exit_code == 1
@@ -191,7 +196,8 @@ def test_a_run_killed_while_writing_leaves_old_or_new_results_and_the_next_run_r
         assert visible == ["2024"] or (visible == [] and list(ausgabe.glob(".2024.alt-*")))
         if folder.exists():
             assert_complete(folder, names, (old_csv, new_csv))
-            assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == [RECORD_NAME]
+            assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == [
+                RECORD_NAME, HISTORY_FOLDER]
     assert killed_while_writing >= 5, (killed_while_writing, window, full_run)
 
     code, out, err = finished(settle(new, ausgabe))
@@ -259,8 +265,11 @@ def test_re_running_the_same_input_gives_byte_identical_workbooks(tmp_path):
     assert finished(settle(eingang, first))[0] == 0
     time.sleep(1.1)  # a timestamp in seconds would now differ
     assert finished(settle(eingang, second))[0] == 0
-    differ = [p.name for p in sorted((first / "2024").iterdir())
-              if p.read_bytes() != (second / "2024" / p.name).read_bytes()]
+    written = sorted(p.relative_to(first / "2024") for p in (first / "2024").rglob("*")
+                     if p.is_file())
+    assert Path(RECORD_NAME) in written and len(written) > 10
+    differ = [str(p) for p in written
+              if (first / "2024" / p).read_bytes() != (second / "2024" / p).read_bytes()]
     assert differ == []
 
 

@@ -1,5 +1,7 @@
 """The overview ``Uebersicht_<J>.xlsx``: one row per active party, a sum row per region with a
-check that must show 0,00 €, the references a booker needs, and a chart of the split.
+check that must show 0,00 €, the references a booker needs, a chart of the split, and (written
+from the year folder's ledger) the sheet ``Rechnungen``: every bill and correction with its
+number, amount, due date and state.
 
 Figures are those of the shipped example (see the docstring of test_workbooks.py).
 """
@@ -13,6 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from kim_excel.commands.issue import issue_folder
+from kim_excel.commands.settle import run_settlement
 from kim_excel.documents.overview import write_overview
 from tests.builders import example_2024, settled, write
 from tests.runner import run_kim
@@ -48,7 +52,7 @@ def test_overview_has_all_parties_region_totals_a_check_and_a_chart(outputs):
     path = outputs["beispiel"] / "Uebersicht_2024.xlsx"
     values = openpyxl.load_workbook(path, data_only=True)
     formulas = openpyxl.load_workbook(path)
-    assert values.sheetnames == ["Übersicht", "Diagramm", "Berechnung"]
+    assert values.sheetnames == ["Übersicht", "Rechnungen", "Diagramm", "Berechnung"]
     table = values["Übersicht"]
     header = [c.value for c in table[4]]
     col = {title: i + 1 for i, title in enumerate(header)}
@@ -209,3 +213,72 @@ def test_the_properties_name_the_employers_and_the_latest_settlement_date(tmp_pa
     assert props.creator == "Stadt Coesfeld, Stadt Dülmen, Gemeinde Ascheberg"
     assert props.created == datetime(2025, 3, 2)
     assert props.title == "Übersicht der Abrechnung des Eigenanteils 2024"
+
+
+# ------------------------------------------------------------------ the bills of the folder
+
+
+BILL_HEADER = ["Region", "Partnerkommune", "Art", "Rechnungsnummer", "berichtigt", "Datum",
+               "Betrag (+ zahlt, − erhält)", "Fällig am", "Stand", "Datei"]
+
+
+def bill_rows(path: Path) -> dict[str, dict[str, object]]:
+    """Rechnungsnummer → the row of ``Rechnungen`` by its header."""
+    ws = openpyxl.load_workbook(path, data_only=True)["Rechnungen"]
+    assert [c.value for c in ws[3]] == BILL_HEADER
+    rows = [dict(zip(BILL_HEADER, r, strict=True)) for r in ws.iter_rows(min_row=4,
+                                                                          values_only=True)]
+    return {r["Rechnungsnummer"]: r for r in rows}
+
+
+def test_without_a_ledger_there_is_no_sheet_of_bills(tmp_path):
+    path, _, _ = overview_of(example_2024(), tmp_path)
+    assert openpyxl.load_workbook(path).sheetnames == ["Übersicht", "Diagramm", "Berechnung"]
+
+
+def test_the_bills_sheet_lists_every_bill_with_its_amount_due_date_and_state(outputs):
+    rows = bill_rows(outputs["beispiel"] / "Uebersicht_2024.xlsx")
+
+    assert list(rows) == ["2024-Billerbeck", "2024-Havixbeck", "2024-Rosendahl", "2024-Nottuln",
+                          "2024-Luedinghausen", "2024-Nordkirchen", "2024-Olfen", "2024-Senden"]
+    assert rows["2024-Billerbeck"] == {
+        "Region": "Nord", "Partnerkommune": "Stadt Billerbeck", "Art": "Abrechnung",
+        "Rechnungsnummer": "2024-Billerbeck", "berichtigt": "",
+        "Datum": datetime(2025, 3, 2), "Betrag (+ zahlt, − erhält)": 6875,
+        "Fällig am": datetime(2025, 4, 1), "Stand": "Entwurf",
+        "Datei": "Abrechnung_2024_Billerbeck.xlsx"}
+    assert rows["2024-Nordkirchen"]["Betrag (+ zahlt, − erhält)"] == -417.15
+    assert rows["2024-Olfen"]["Betrag (+ zahlt, − erhält)"] == 2082.85
+    ws = openpyxl.load_workbook(outputs["beispiel"] / "Uebersicht_2024.xlsx")["Rechnungen"]
+    assert ws.cell(4, 7).number_format == '#,##0.00 "€"'
+
+
+def test_after_issue_and_a_correction_the_bills_sheet_shows_each_state(tmp_path):
+    """Nord posted on 05.03.2025, then 4,000.00 more costs: each Nord partner gets a
+    correction of + 1,000.00, dated the day of the run, due 30 days later; the overview
+    shows the corrected figures and every bill with its state."""
+    form = example_2024()
+    write(form, tmp_path / "input" / "Abrechnung_2024.xlsx")
+    run_settlement(tmp_path / "input", tmp_path / "output", date(2025, 3, 2))
+    issue_folder(tmp_path / "output", 2024, "Nord", date(2025, 3, 5))
+    form.positions[0]["Personalkosten"] += 4000
+    write(form, tmp_path / "input" / "Abrechnung_2024.xlsx")
+
+    result = run_settlement(tmp_path / "input", tmp_path / "output", date(2025, 6, 2))
+
+    path = result.folder / "Uebersicht_2024.xlsx"
+    rows = bill_rows(path)
+    assert rows["2024-Billerbeck"]["Stand"] == "festgeschrieben, per Post am 05.03.2025"
+    assert rows["2024-Nottuln"]["Stand"] == "Entwurf"
+    assert rows["2024-Billerbeck-K1"] == {
+        "Region": "Nord", "Partnerkommune": "Stadt Billerbeck", "Art": "Korrektur",
+        "Rechnungsnummer": "2024-Billerbeck-K1", "berichtigt": "2024-Billerbeck",
+        "Datum": datetime(2025, 6, 2), "Betrag (+ zahlt, − erhält)": 1000,
+        "Fällig am": datetime(2025, 7, 2), "Stand": "Entwurf",
+        "Datei": "Korrektur_2024_Billerbeck_1.xlsx"}
+    assert len(rows) == 8 + 3
+    table = openpyxl.load_workbook(path, data_only=True)["Übersicht"]
+    header = [c.value for c in table[4]]
+    billerbeck = next(r for r in table.iter_rows(min_row=5, values_only=True)
+                      if r[header.index("Vertragspartei")] == "Stadt Billerbeck")
+    assert billerbeck[header.index("Anteil am Eigenanteil")] == 7875

@@ -30,14 +30,21 @@ def test_a_settled_past_year_with_the_programme_rate_is_quiet():
     assert terms_warnings(2024, Terms(settlement_date=date(2024, 12, 31))) == []
 
 
-def test_future_current_and_pre_programme_years_warn():
+DRAFT_ANYWAY = ("Die Abrechnung wird trotzdem geschrieben, als Entwurf: bitte die Jahreszahl "
+                "und die Kosten prüfen, bevor sie festgeschrieben oder versandt wird.")
+
+
+def test_future_current_and_pre_programme_years_warn_and_say_a_draft_is_written():
+    """A message never says one thing while the command does another (SPEC § 7): the run
+    settles the year all the same, as a draft, and says so."""
     assert "liegt in der Zukunft" in messages(settings_warnings(Settings(year=2052), TODAY))[0]
-    assert "2027 liegt in der Zukunft" in messages(settings_warnings(Settings(year=2027),
-                                                                    TODAY))[0]
+    future = messages(settings_warnings(Settings(year=2027), TODAY))
+    assert future == [f"Abrechnungsjahr 2027 liegt in der Zukunft (heute ist der 29.11.2026). "
+                      f"{DRAFT_ANYWAY}"]
     current = messages(settings_warnings(Settings(year=2026), TODAY))
     assert current == ["Abrechnungsjahr 2026 ist noch nicht abgeschlossen (heute ist der "
                        "29.11.2026); die Kosten des Jahres stehen erst nach dem 31.12.2026 fest. "
-                       "Bitte die Jahreszahl prüfen."]
+                       f"{DRAFT_ANYWAY}"]
     assert "vor Beginn des Programms" in messages(settings_warnings(Settings(year=2021),
                                                                    TODAY))[0]
 

@@ -119,7 +119,7 @@ def test_a_failing_worker_raises_the_same_error_and_keeps_the_earlier_results(
     victim = earlier.settlement.regions[-1].partner_shares[-1].party.name
     monkeypatch.setattr(workbooks, "write_partner_workbook", failing_writer(failure, victim))
     # Another kim-excel version: the drafts are written anew (same figures would be kept).
-    monkeypatch.setattr("kim_excel.ledger.record.__version__", "0-test")
+    monkeypatch.setattr("kim_excel.ledger.life.__version__", "0-test")
 
     # A disk error becomes the German OutputError; the others go up unchanged.
     expected = OutputError if isinstance(failure, OSError) else type(failure)

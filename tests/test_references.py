@@ -1,11 +1,22 @@
-"""A bill's references: its Rechnungsnummer and the one Verwendungszweck (SPEC § 5, § 7)."""
+"""A bill's references: its Rechnungsnummer and the one Verwendungszweck (SPEC § 5, § 7), and the
+file names of a year folder that the writers and the ledger share."""
 
 from __future__ import annotations
 
 import pytest
 
 from kim_excel.core.agreement import COESFELD_PARTIES
-from kim_excel.core.references import invoice_number, payment_reference
+from kim_excel.core.references import (
+    SETTLEMENT_FILE,
+    companion,
+    correction_booking_file,
+    correction_file,
+    draft_file,
+    invoice_number,
+    own_file_pattern,
+    payment_reference,
+    storno_file,
+)
 
 NAMES = [row[0] for row in COESFELD_PARTIES]
 
@@ -35,7 +46,7 @@ def test_the_year_and_the_round_keep_numbers_apart():
 
 @pytest.mark.parametrize("a, b", [("Lüdinghausen", "Luedinghausen"), ("Straß", "Strass")])
 def test_names_that_transliterate_alike_share_a_number_as_they_share_a_file_name(a, b):
-    """Uniqueness rests on the partner file names: ``partner_file_names`` refuses two partners
+    """Uniqueness rests on the partner file names: ``check_file_names`` refuses two partners
     whose ASCII names collide, and the invoice number uses the very same ASCII name."""
     assert invoice_number(2024, a) == invoice_number(2024, b)
 
@@ -81,3 +92,32 @@ def test_a_long_kassenzeichen_never_pushes_out_the_rechnungsnummer():
     text = payment_reference(2024, "2024-Billerbeck-K2", "K" * 200)
     assert len(text) == 140
     assert text.endswith("Rechnung 2024-Billerbeck-K2 Eigenanteil Case-Management 2024")
+
+
+def test_the_employers_prefix_stands_before_every_number_of_its_bills():
+    """``Präfix Rechnungsnummer`` (SPEC § 4): before the year, for letters and corrections."""
+    assert invoice_number(2024, "Olfen", prefix="RE-KIM-") == "RE-KIM-2024-Olfen"
+    assert invoice_number(2024, "Lüdinghausen", 2, "RE-KIM-") == "RE-KIM-2024-Luedinghausen-K2"
+    assert "Rechnung RE-KIM-2024-Olfen " in payment_reference(2024, "RE-KIM-2024-Olfen", "")
+
+
+def test_own_file_names_are_told_apart_from_the_clerks_files():
+    ours = own_file_pattern(2024, ["Olfen", "Lüdinghausen"])
+    for name in ("Abrechnung_2024_Olfen.xlsx", "Abrechnung_2024_Luedinghausen.xml",
+                 "Korrektur_2024_Olfen_1.xlsx", "Korrektur_2024_Olfen_2_Storno.xml",
+                 "Korrektur_2024_Luedinghausen_1.pdf", "Buchungsliste_2024_Korrektur_3.csv"):
+        assert ours.match(name), name
+    for name in ("Abrechnung_2024_Olfen_unterschrieben.pdf", "Abrechnung_2024_Senden.xlsx",
+                 "Abrechnung_2023_Olfen.xlsx", "Korrektur_2024_Olfen_1_bearbeitet.xlsx",
+                 "Uebersicht_2024.xlsx", "Notiz.txt"):
+        assert not ours.match(name), name
+
+
+def test_the_file_names_of_a_year_folder():
+    assert correction_file(2024, "Lüdinghausen", 1) == "Korrektur_2024_Luedinghausen_1.xlsx"
+    assert storno_file("Korrektur_2024_Olfen_1.xlsx") == "Korrektur_2024_Olfen_1_Storno.xml"
+    assert draft_file("Abrechnung_2024_Olfen.xlsx") == "E-Mails/Abrechnung_2024_Olfen.eml"
+    assert companion("Abrechnung_2024_Olfen.xlsx", ".pdf") == "Abrechnung_2024_Olfen.pdf"
+    assert correction_booking_file(2024, 2) == "Buchungsliste_2024_Korrektur_2.csv"
+    assert SETTLEMENT_FILE.match("Uebersicht_2024.xlsx")
+    assert not SETTLEMENT_FILE.match("LIESMICH.txt")

@@ -1,7 +1,7 @@
 """Safety: formula-like text and what the terminal shows.
 
 (XML and ZIP bombs are refused by the reader: tests/test_reading.py; path characters in
-party names stay inside the output folder: tests/test_output.py.)
+party names stay inside the output folder: tests/test_folder.py.)
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from kim_excel.ledger.folder import GENERATED, LOCK_NAME
+from kim_excel.ledger.store import HISTORY_FOLDER
 from tests.builders import BANKS, CONTACTS, example_2024, write
 from tests.test_reading import settle_in_process
 
@@ -86,7 +87,8 @@ def test_the_terminal_shows_names_and_amounts_but_no_bank_details_or_contacts(tm
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert [p for p in files if p.suffix == ".log"] == []
     assert all(p.parent.name == "input" or p.name == LOCK_NAME or GENERATED.match(p.name)
-               for p in files)
+               or p.parent.name == HISTORY_FOLDER for p in files)
+    assert [p.name for p in files if p.parent.name == HISTORY_FOLDER] == ["record-0001.json"]
 
 
 def test_a_message_quotes_only_the_offending_cell(tmp_path):

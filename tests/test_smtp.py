@@ -1,5 +1,5 @@
 """SMTP settings (kim_excel/smtp.py): config file and ``KIM_SMTP_*`` variables, checks, no
-password anywhere. Sending over a real server is tested in tests/test_mailing.py."""
+password anywhere. Sending over a real server is tested in tests/test_send.py."""
 
 from __future__ import annotations
 

@@ -50,6 +50,9 @@ def test_blank_form_has_the_eleven_parties_and_the_spec_defaults(tmp_path):
     assert settings["Umsatzsteuersatz"] == 0
     assert settings["Zahlungsziel (Tage)"] == 30
     assert settings["Kündigungsfrist (Monate)"] == 18
+    # Empty: at 0 % the note that fits the year (SPEC R8); a prefix is the employer's choice.
+    assert settings["Hinweis Umsatzsteuer"] is None
+    assert "Präfix Rechnungsnummer" in settings and settings["Präfix Rechnungsnummer"] is None
     kinds = [v.formula1 for v in wb["Sachkosten"].data_validations.dataValidation]
     assert any("Technische Ausstattung" in (k or "") for k in kinds)
     assert wb["Personalkosten"].freeze_panes == "A2"

@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 
 from kim_excel.commands.watching import STATE_NAME, Journal, Memory, Watcher
-from kim_excel.ledger.record import RECORD_NAME
+from kim_excel.ledger.store import HISTORY_FOLDER, RECORD_NAME
 from tests.builders import council_paper_form, example_2024, write
 from tests.test_error_report import months_13_without_year, red_cells
 
@@ -136,7 +136,8 @@ def test_a_workbook_dropped_in_is_settled_within_seconds(watcher):
     elapsed = time.monotonic() - started
 
     assert "Abrechnungsjahr 2024, 11 Dateien in" in line
-    files = sorted(p.name for p in (w.output / "2024").iterdir() if p.name != RECORD_NAME)
+    files = sorted(p.name for p in (w.output / "2024").iterdir()
+                   if p.name not in (RECORD_NAME, HISTORY_FOLDER))
     assert files == sorted([f"Abrechnung_2024_{k}.xlsx" for k in (
         "Billerbeck", "Havixbeck", "Rosendahl", "Nottuln", "Luedinghausen", "Nordkirchen",
         "Olfen", "Senden")] + ["Uebersicht_2024.xlsx", "Buchungsliste_2024.csv",
@@ -414,3 +415,27 @@ def test_a_group_waits_while_one_of_its_workbooks_is_open_in_excel(tmp_path):
     assert lines[-1].split(" | ", 1)[1] == (
         f"Mitte_Sued.xlsx, Nord.xlsx | abgerechnet: Abrechnungsjahr 2024, 11 Dateien in "
         f"{ausgabe}/2024")
+
+
+def test_a_damaged_record_stops_the_run_with_its_german_reason_and_writes_nothing(tmp_path):
+    """The ledger refuses a damaged record (ledger/store.py): the watcher says why in the
+    journal, changes nothing in the year folder and tries again later."""
+    eingang, ausgabe = tmp_path / "input", tmp_path / "output"
+    write(example_2024(), eingang / "a.xlsx")
+    folder = ausgabe / "2024"
+    folder.mkdir(parents=True)
+    (folder / RECORD_NAME).write_text("{kaputt", encoding="utf-8")
+    lines: list[str] = []
+    clock = Clock()
+    w = Watcher(eingang, ausgabe, 1.0, Journal(ausgabe / "protokoll.log", lines.append),
+                Memory(ausgabe / STATE_NAME), clock=clock, today=lambda: date(2025, 3, 2))
+    w.poll()
+    clock.now = 1.0
+    w.poll()
+
+    (line,) = lines
+    assert line.split(" | ", 1)[1].startswith(
+        f"a.xlsx | nicht abgerechnet: Die Verwaltungsdatei „{folder / RECORD_NAME}“ ist "
+        f"beschädigt (kein gültiges JSON, Zeile 1); kim-excel ändert in diesem Ordner nichts.")
+    assert line.endswith("– neuer Versuch in 60 s")
+    assert [p.name for p in folder.iterdir()] == [RECORD_NAME]

@@ -160,13 +160,13 @@ def test_a_year_beyond_the_window_without_costs_is_no_error(tmp_path):
 
 def test_an_end_that_is_not_31_december_is_refused(tmp_path):
     """Costs are yearly, so the months of 2025 after a 30.06.2025 end cannot be told apart
-    (Einstellungen row 12 is „Vertrag beendet zum“)."""
+    (Einstellungen row 13 is „Vertrag beendet zum“, after „Präfix Rechnungsnummer“)."""
     form = wind_down_form(**{"Vertrag beendet zum": date(2025, 6, 30)})
     write(form, tmp_path / "in" / "Abrechnung.xlsx")
     with pytest.raises(InputError) as caught:
         load_settlement(tmp_path / "in", TODAY)
     assert [str(p) for p in caught.value.problems] == [
-        "Abrechnung.xlsx: Einstellungen!B12: 30.06.2025: als Vertragsende kann nur der 31.12. "
+        "Abrechnung.xlsx: Einstellungen!B13: 30.06.2025: als Vertragsende kann nur der 31.12. "
         "eines Jahres eingetragen werden, weil die Kosten je Kalenderjahr erfasst werden. Die "
         "Monate nach einem Ende im Laufe des Jahres (§ 4 Abs. 3) bitte gesondert abrechnen."]
 

@@ -1,18 +1,17 @@
-"""Atomic output (kim_excel/output.py): safe file names, the staged folder swapped in whole,
-what is carried over and what is kept under a new name, the lock, one file written atomically.
-Runs killed or failing while writing: tests/test_nothing_lost.py."""
+"""The atomic year folder (kim_excel/ledger/folder.py): the staged folder swapped in whole, what
+is carried over and what is kept under a new name, the lock. Which files the ledger lets go:
+the folder transaction (tests/test_transaction.py); runs killed or failing while writing:
+tests/test_nothing_lost.py; safe names and atomic single files: tests/test_files.py."""
 
 from __future__ import annotations
 
 import errno
 import hashlib
-import os
 from pathlib import Path
 
 import pytest
 
 from kim_excel.core.errors import OutputLocked
-from kim_excel.core.files import ascii_name, os_reason, write_atomically
 from kim_excel.ledger import folder as output
 from kim_excel.ledger.folder import (
     GENERATED,
@@ -23,6 +22,7 @@ from kim_excel.ledger.folder import (
     recover,
     staged_folder,
 )
+from kim_excel.ledger.store import HISTORY_FOLDER
 from tests.builders import example_2024, write
 from tests.test_nothing_lost import finished, settle
 from tests.test_reading import settle_in_process
@@ -41,22 +41,6 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.mark.parametrize("name, expected", [
-    ("Lüdinghausen", "Luedinghausen"), ("Straß", "Strass"), ("Groß Ort", "Gross_Ort"),
-    ("../../evil", "evil"), ("C:\\x", "C_x"), ("Café", "Cafe"), ("///", "Kommune"),
-    ("A" * 80, "A" * 60), ("Ä" * 40, "Ae" * 30), ("A" * 59 + " Ort", "A" * 59),
-])
-def test_ascii_name_is_a_safe_short_file_name_part(name, expected):
-    assert ascii_name(name) == expected
-
-
-def test_os_errors_read_in_german_and_unknown_ones_keep_their_text():
-    assert os_reason(OSError(errno.ENOSPC, "No space left on device")) == \
-        "kein Speicherplatz mehr frei"
-    assert os_reason(OSError(errno.EROFS, "Read-only")) == "das Laufwerk ist schreibgeschützt"
-    assert os_reason(OSError(errno.EIO, "Input/output error")) == "Input/output error"
 
 
 # ------------------------------------------------------------------ carry over
@@ -172,33 +156,6 @@ def test_a_second_lock_on_the_same_output_folder_is_refused_in_german(tmp_path):
         pass
 
 
-# ------------------------------------------------------------------ one file
-
-
-def test_write_atomically_replaces_the_content_and_leaves_no_temporary_file(tmp_path):
-    path = tmp_path / "versand.csv"
-    path.write_bytes(b"old")
-
-    write_atomically(path, b"new")
-
-    assert tree(tmp_path) == {"versand.csv": b"new"}
-
-
-def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_nothing_else(tmp_path,
-                                                                          monkeypatch):
-    path = tmp_path / ".kim-excel-record.json"
-    path.write_bytes(b"old")
-
-    def disk_full(fd):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(OSError):
-        write_atomically(path, b"new")
-
-    assert tree(tmp_path) == {".kim-excel-record.json": b"old"}
-
-
 # ------------------------------------------------------------------ through the real run
 
 
@@ -215,8 +172,10 @@ def test_party_names_with_path_characters_stay_inside_the_output_folder(tmp_path
     assert letters == {f"output/2024/Abrechnung_2024_{name}.xlsx" for name in (
         "evil", "a_b", "C_x", "Nottuln", "Luedinghausen", "Nordkirchen", "Olfen", "Senden")}
     others = written - letters - {"input/Abrechnung.xlsx", f"output/{LOCK_NAME}"}
+    copies = {p for p in others if p.startswith(f"output/2024/{HISTORY_FOLDER}/record-")}
+    assert copies == {f"output/2024/{HISTORY_FOLDER}/record-0001.json"}
     assert all(p.startswith("output/2024/") and GENERATED.match(p.split("/")[-1])
-               for p in others), others
+               for p in others - copies), others
     assert "output/2024/Buchungsliste_2024.csv" in others
     assert not list(tmp_path.parent.glob("evil*"))
 

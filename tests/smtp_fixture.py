@@ -1,4 +1,8 @@
-"""A real SMTP server on 127.0.0.1 for the tests (aiosmtpd), and the fixture that starts it."""
+"""A real SMTP server for tests: aiosmtpd on 127.0.0.1, started by the ``smtp_server`` fixture
+and stopped when the test ends. Shared by every test module that sends (``versenden``).
+
+``tests/conftest.py`` imports the fixture, so every test module can ask for it by name.
+"""
 
 from __future__ import annotations
 
@@ -58,3 +62,9 @@ def smtp_server():
     yield start
     for controller in controllers:
         controller.stop()
+
+
+def smtp_env(mailbox: Mailbox, **extra: str) -> dict[str, str]:
+    """The settings of ``versenden`` for ``mailbox``: no TLS, a short timeout."""
+    return {"KIM_SMTP_HOST": "127.0.0.1", "KIM_SMTP_PORT": str(mailbox.port),
+            "KIM_SMTP_STARTTLS": "nein", "KIM_SMTP_TIMEOUT": "5", **extra}
