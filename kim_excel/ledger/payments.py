@@ -33,6 +33,7 @@ from kim_excel.core.matching import (
     ClerkAssignmentError,
     Matching,
     OpenItem,
+    fold,
     match,
 )
 from kim_excel.core.references import reminder_file, reminder_number
@@ -93,7 +94,7 @@ def record_statements(ledger: Ledger, statements: list[Statement], today: date) 
             first=min((e.booked for e in statement.entries if e.booked), default=None),
             last=statement.latest_date, opening=statement.opening, closing=statement.closing,
             booked_total=statement.booked_total, entries=len(statement.entries), read_on=today)
-        if read not in ledger.statements:
+        if not any(same_statement(read, known_read) for known_read in ledger.statements):
             ledger.statements.append(read)
         for entry in statement.entries:
             if not entry.is_booked:
@@ -111,6 +112,16 @@ def record_statements(ledger: Ledger, statements: list[Statement], today: date) 
                         if earlier.bank_reference == entry.batch and not earlier.batch:
                             earlier.detailed = True
     return done
+
+
+def same_statement(one: StatementRead, other: StatementRead) -> bool:
+    """The same statement, whenever and from whichever file it was read (a second reading,
+    a renamed copy, the ZIP and its unpacked XML): what the bank wrote decides."""
+    def facts(s: StatementRead) -> tuple:
+        return (s.kind, s.version, s.identity, s.account, s.first, s.last, s.opening,
+                s.closing, s.booked_total, s.entries)
+
+    return facts(one) == facts(other)
 
 
 def record_entry(ledger: Ledger, entry: BankEntry) -> Entry:
@@ -225,22 +236,47 @@ def payments(ledger: Ledger) -> Payments:
 def assign(ledger: Ledger, entry_id: str, number: str, amount: Decimal | None,
            today: date) -> list[str]:
     """``zuordnen``: (part of) entry ``entry_id`` goes to bill ``number``; several calls split
-    an entry. Refused in German when the entry or the bill is unknown or the amounts do not
-    fit (nothing is recorded then)."""
+    an entry, and a second call for the same bill replaces the first (the clerk's latest word
+    counts). Refused in German when the entry or the bill is unknown, the bill is a draft or
+    the amounts do not fit (nothing is recorded then)."""
     entry = entry_named(ledger, entry_id)
-    if ledger.bill(number) is None:
-        known = ", ".join(b.number for _, _, b in ledger.issued()[:6])
-        raise KimError(f"Eine Rechnung „{number}“ gibt es in {ledger.year} nicht"
-                       + (f" (z. B. {known})." if known else "."))
+    bill = bill_named(ledger, number)
     if amount is not None and amount <= 0:
         raise KimError(f"Der Betrag {format_eur(amount)} ist nicht möglich: bitte den Teil der "
                        f"Buchung als positiven Betrag angeben (ohne Betrag: die ganze Buchung).")
-    ledger.assignments.append(Assignment(entry.id, number, amount, today))
+    earlier = [a for a in ledger.assignments if a.entry == entry.id and a.number == bill.number]
+    ledger.assignments = [a for a in ledger.assignments if a not in earlier]
+    ledger.assignments.append(Assignment(entry.id, bill.number, amount, today))
     result = payments(ledger)  # the matching refuses a split that does not fit the entry
     share = sum((a.amount for a in result.matching.allocations
-                 if a.entry == entry.identity and a.number == number), ZERO)
-    return [f"Buchung {entry.id} ({format_eur(entry.amount)} vom {day_text(entry.booked)}) "
-            f"→ {number}: {format_eur(share)} (von Hand)"]
+                 if a.entry == entry.identity and a.number == bill.number), ZERO)
+    lines = [f"Buchung {entry.id} ({format_eur(entry.amount)} vom {day_text(entry.booked)}) "
+             f"→ {bill.number}: {format_eur(share)} (von Hand)"]
+    if amount is not None and share != amount:  # the matching puts an unassigned rest here
+        lines.append(f"  (angegeben {format_eur(amount)}; der Rest der Buchung, "
+                     f"{format_eur(share - amount)}, zählt vorerst ebenfalls für "
+                     f"{bill.number}, bis er mit „kim-excel zuordnen --jahr {ledger.year} "
+                     f"{entry.id} RECHNUNGSNUMMER“ einer anderen Rechnung zugeordnet ist)")
+    lines += [f"  (ersetzt die Zuordnung von Hand vom {day_text(a.day)}"
+              + (f" über {format_eur(a.amount)})" if a.amount is not None else ")")
+              for a in earlier]
+    return lines
+
+
+def bill_named(ledger: Ledger, number: str) -> Bill:
+    """The issued bill the clerk names, however it is written (``2024-billerbeck``)."""
+    wanted = fold(number)
+    found = next((t for t in ledger.bills() if fold(t[2].number) == wanted), None)
+    if found is None:
+        known = ", ".join(b.number for _, _, b in ledger.issued()[:6])
+        raise KimError(f"Eine Rechnung „{number}“ gibt es in {ledger.year} nicht"
+                       + (f" (z. B. {known})." if known else "."))
+    _, version, bill = found
+    if not version.is_issued:
+        raise KimError(f"Die Rechnung {bill.number} ist noch ein Entwurf (nicht "
+                       f"festgeschrieben); zugeordnet werden Zahlungen nur festgeschriebenen "
+                       f"Rechnungen.")
+    return bill
 
 
 def unassign(ledger: Ledger, entry_id: str) -> list[str]:
@@ -284,15 +320,8 @@ def reminders_due(ledger: Ledger, paid: Payments, karenz: int = KARENZ_DAYS,
     as_of = paid.as_of
     if as_of is None:
         return []
-    by_partner: dict[tuple[str, str], list[Bill]] = defaultdict(list)
-    regions = {}
-    for region, _, bill in ledger.issued():
-        if paid.open(bill) != 0:
-            by_partner[(region.name, bill.partner)].append(bill)
-            regions[region.name] = region
     due = []
-    for (name, partner), bills in by_partner.items():
-        region = regions[name]
+    for (_, partner), (region, bills) in open_bills(ledger, paid).items():
         late = [b for b in bills if paid.open(b) > 0 and b.due
                 and as_of >= b.due + timedelta(days=karenz)]
         total = sum((paid.open(b) for b in bills), ZERO)
@@ -301,9 +330,47 @@ def reminders_due(ledger: Ledger, paid: Payments, karenz: int = KARENZ_DAYS,
         last = delivered_reminders(region, partner)
         if last and last[-1].bill.due and as_of <= last[-1].bill.due:
             continue  # the last reminder's date to pay has not passed yet
-        due.append(Due(region, partner, tuple(sorted(bills, key=lambda b: (b.due, b.number))),
-                       total))
+        due.append(Due(region, partner, bills, total))
     return due
+
+
+def open_bills(ledger: Ledger, paid: Payments
+               ) -> dict[tuple[str, str], tuple[Region, tuple[Bill, ...]]]:
+    """(region name, partner) → the region and the partner's issued bills with something
+    open, in the order a reminder lists them: what it owes, oldest due first (the first gives
+    the reminder's Verwendungszweck), then the credits owed to it."""
+    found: dict[tuple[str, str], list[Bill]] = defaultdict(list)
+    regions = {}
+    for region, _, bill in ledger.issued():
+        if paid.open(bill) != 0:
+            found[(region.name, bill.partner)].append(bill)
+            regions[region.name] = region
+    return {(name, partner): (regions[name], tuple(sorted(
+        bills, key=lambda b: (paid.open(b) < 0, b.due or b.day, b.number))))
+        for (name, partner), bills in found.items()}
+
+
+def withdraw_stale_reminders(ledger: Ledger, paid: Payments) -> list[str]:
+    """A reminder not yet sent that no longer states what is open (the partner paid, the
+    clerk assigned a payment, a correction was issued) is withdrawn, so that ``versenden``
+    never sends it; its file goes with it. Returns what the terminal says."""
+    now = {key: bills for key, (_, bills) in open_bills(ledger, paid).items()}
+    lines = []
+    for region in ledger.regions.values():
+        for reminder in [m for m in region.reminders if m.is_draft]:
+            bills = now.get((region.name, reminder.bill.partner), ())
+            total = sum((paid.open(b) for b in bills), ZERO)
+            if reminder.covers == tuple(b.number for b in bills) \
+                    and reminder.bill.amount == total:
+                continue
+            region.reminders.remove(reminder)
+            why = (f"offen ist jetzt {format_eur(total)} statt "
+                   f"{format_eur(reminder.bill.amount)}" if total != reminder.bill.amount
+                   else "die offenen Rechnungen haben sich geändert")
+            lines.append(f"Zahlungserinnerung {reminder.bill.number} an "
+                         f"{region.full_name(reminder.bill.partner)} entfällt (noch nicht "
+                         f"versandt; {reminder.bill.file} wird entfernt): {why}.")
+    return lines
 
 
 def delivered_reminders(region: Region, partner: str) -> list[Reminder]:
