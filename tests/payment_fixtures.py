@@ -114,9 +114,10 @@ class BillFacts:
 
 @dataclass(frozen=True)
 class Billed:
-    """Every issued bill of a year folder, read from its ledger."""
+    """Every issued bill of a year folder, and every employer's account, from its ledger."""
 
     bills: tuple[BillFacts, ...]
+    accounts: dict[str, Account]  # region → its employer's account (drafts too)
 
     @classmethod
     def of(cls, folder: Path, year: int = YEAR) -> Billed:
@@ -130,9 +131,10 @@ class Billed:
                 region=region.name, kind=bill.kind.value, amount=bill.amount, day=bill.day,
                 due=bill.due, kassenzeichen=partner.kassenzeichen, partner_iban=partner.iban,
                 verwendungszweck=payment_reference(year, bill.number, partner.kassenzeichen),
-                account=Account(iban=employer.iban.replace(" ", ""),
-                                owner=employer.full_name)))
-        return cls(tuple(facts))
+                account=employer_account(employer)))
+        accounts = {name: employer_account(region.latest.result.employer)
+                    for name, region in ledger.regions.items()}
+        return cls(tuple(facts), accounts)
 
     def bill(self, number: str) -> BillFacts:
         found = [b for b in self.bills if b.number == number]
@@ -143,7 +145,11 @@ class Billed:
         return [b for b in self.bills if b.partner == partner]
 
     def account(self, region: str) -> Account:
-        return next(b.account for b in self.bills if b.region == region)
+        return self.accounts[region]
+
+
+def employer_account(employer) -> Account:
+    return Account(iban=employer.iban.replace(" ", ""), owner=employer.full_name)
 
 
 # ------------------------------------------------------------------ statements

@@ -62,6 +62,7 @@ from tests.test_life import environment, kim, smtp_env
 
 D = Decimal
 YEAR = 2024
+NORD = ("Billerbeck", "Havixbeck", "Rosendahl")
 RENT = Payment(D("-1200.00"), APRIL_20, "Hausverwaltung Lamberti", "DE12500105170648489890",
                "Miete April Büro Case-Management")
 
@@ -124,6 +125,13 @@ def clerk(tmp_path, built):
         return Clerk(tmp_path)
 
     return start
+
+
+def quiet_days(me: Clerk, day: date = APRIL_20) -> list[Path]:
+    """A statement of Dülmen's and one of Ascheberg's account up to ``day``, with nothing for
+    the partners: what those employers know about their partners' payments."""
+    return [me.statement(f"{region}.xml", [replace(RENT, booked=day)], region=region,
+                         statement_id=f"{region}-{day}") for region in ("Mitte", "Süd")]
 
 
 # ------------------------------------------------------------------ reading the results
@@ -234,7 +242,9 @@ def test_billerbeck_pays_its_bill_by_kassenzeichen(clerk):
                                     [billerbeck.paid_by_kassenzeichen(MARCH_20)]))
 
     assert "1 neue Buchung erfasst." in out
-    assert "Stand der Zahlungen (bis 20.03.2025):" in out
+    assert "Stand der Zahlungen – Zahlungseingänge berücksichtigt: Stadt Coesfeld bis " \
+           "20.03.2025, Stadt Dülmen noch kein Kontoauszug, Gemeinde Ascheberg noch kein " \
+           "Kontoauszug:" in out
     line = next(x for x in out.splitlines() if x.strip().startswith("2024-Billerbeck "))
     assert line.split() == ["2024-Billerbeck", "Stadt", "Billerbeck", "6.875,00", "€",
                             "bezahlt", "6.875,00", "€", "bezahlt"]
@@ -675,7 +685,8 @@ def test_reminders_go_to_partners_with_overdue_open_bills_with_a_girocode_of_the
     out = me.zahlungen("--erinnern", me.statement("nord.xml", [
         me.bill("2024-Billerbeck").paid_by_kassenzeichen(MARCH_20, D("1000.00")),
         me.bill("2024-Havixbeck").paid_by_kassenzeichen(MARCH_20),
-        me.bill("2024-Rosendahl").paid_by_kassenzeichen(APRIL_20, D("6370.00"))]))
+        me.bill("2024-Rosendahl").paid_by_kassenzeichen(APRIL_20, D("6370.00"))]),
+        *quiet_days(me))
 
     reminders = sorted(p.name for p in me.folder.glob("Zahlungserinnerung_*"))
     assert reminders == [f"Zahlungserinnerung_2024_{n}_1.xlsx" for n in (
@@ -714,7 +725,7 @@ def test_reminders_go_to_partners_with_overdue_open_bills_with_a_girocode_of_the
 def test_no_reminder_for_bills_not_yet_issued(clerk):
     me = clerk("nord issued")
     assert {b.region for b in me.billed.bills} == {"Nord"}
-    out = me.zahlungen("--erinnern", me.statement("nord.xml", [RENT]))
+    out = me.zahlungen("--erinnern", me.statement("nord.xml", [RENT]), *quiet_days(me))
     assert sorted(p.name for p in me.folder.glob("Zahlungserinnerung_*")) == [
         f"Zahlungserinnerung_2024_{n}_1.xlsx" for n in ("Billerbeck", "Havixbeck",
                                                         "Rosendahl")]
@@ -787,7 +798,7 @@ def reminded_in_the_next_year(me: Clerk) -> None:
     reminders are written; then input/ holds the 2025 workbook, as in January 2026."""
     me.zahlungen("--erinnern", me.statement("a.xml", [
         me.bill(f"2024-{n}").paid_by_kassenzeichen(MARCH_20) for n in (
-            "Havixbeck", "Rosendahl")] + [RENT], region="Nord"))
+            "Havixbeck", "Rosendahl")] + [RENT], region="Nord"), *quiet_days(me))
     assert sorted(p.name for p in me.folder.glob("Zahlungserinnerung_*")) == sorted(
         f"Zahlungserinnerung_2024_{n}_1.xlsx" for n in REMINDED)
     next_year = example_2024()
@@ -856,6 +867,7 @@ def test_versenden_sends_a_reminder_once_also_in_the_next_year(clerk, smtp_serve
     # a sent reminder is history: the same state after its date to pay brings round 2
     out = me.zahlungen("--erinnern", me.statement("b.xml", [replace(
         RENT, booked=date(2026, 1, 31))], statement_id="2026-01-31"), day="2026-02-01")
+    assert "Zahlungserinnerung 2024-Olfen-Z2" not in out  # Ascheberg's account: not read
     assert "Zahlungserinnerung 2024-Billerbeck-Z2" in out
 
 
@@ -1123,3 +1135,29 @@ def test_each_camt_format_pays_by_kassenzeichen(ausgabe, form):
     assert done.lines[0] == "1 neue Buchung erfasst."
     assert figures(out / "2024" / "Zahlungen_2024.xlsx")["2024-Rosendahl"][:3] == (
         D("6000.00"), D("875.00"), "teilweise bezahlt")
+
+
+def test_one_employers_statements_remind_and_overdue_only_its_own_partners(ausgabe):
+    """Reproduction of a bug: Coesfeld's clerk read Coesfeld's statements with --erinnern,
+    and Dülmen's and Ascheberg's partners were reminded "Zahlungseingänge berücksichtigt bis
+    20.04.2025" although nobody had read those employers' accounts."""
+    out = ausgabe()
+    done = pay(out, [RENT], remind=True)
+    reminded = sorted(p.name for p in (out / "2024").glob("Zahlungserinnerung_*"))
+    assert reminded == [f"Zahlungserinnerung_2024_{n}_1.xlsx" for n in NORD]
+    assert "Stand der Zahlungen – Zahlungseingänge berücksichtigt: Stadt Coesfeld bis " \
+           "20.04.2025, Stadt Dülmen noch kein Kontoauszug, Gemeinde Ascheberg noch kein " \
+           "Kontoauszug:" in done.lines
+    rows = figures(out / "2024" / "Zahlungen_2024.xlsx")
+    assert rows["2024-Billerbeck"][2] == "überfällig"
+    assert rows["2024-Olfen"][2] == "offen" and rows["2024-Nottuln"][2] == "offen"
+    # Ascheberg's statement up to 31.03. (before its due date): still nothing overdue there
+    suedlich = pay(out, [replace(RENT, booked=date(2025, 3, 31))], region="Süd", name="s.xml",
+                   statement_id="S-1", remind=True)
+    assert "Keine neue Zahlungserinnerung fällig." in suedlich.lines
+    assert figures(out / "2024" / "Zahlungen_2024.xlsx")["2024-Olfen"][2] == "offen"
+    assert table(out / "2024" / "Zahlungen_2024.xlsx", "Rechnungen")  # written
+    note = cells(out / "2024" / "Zahlungen_2024.xlsx", "Rechnungen")[1]
+    assert note.startswith("Zahlungseingänge berücksichtigt: Stadt Coesfeld bis 20.04.2025, "
+                           "Stadt Dülmen noch kein Kontoauszug, Gemeinde Ascheberg bis "
+                           "31.03.2025.")

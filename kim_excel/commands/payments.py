@@ -134,8 +134,7 @@ def recorded_lines(new, known: int, pending: list[BankEntry],
 
 def state_lines(ledger: Ledger, paid: Payments) -> list[str]:
     """Per bill: amount, received, open and state; then what the clerk has to look at."""
-    until = f"bis {day_text(paid.as_of)}" if paid.as_of else "ohne Kontoauszug"
-    lines = ["", f"Stand der Zahlungen ({until}):"]
+    lines = ["", f"Stand der Zahlungen – {paid.coverage_text()}:"]
     for region, _, bill in ledger.issued():
         received = paid.received(bill)
         lines.append(f"  {bill.number:<26} {region.full_name(bill.partner):<22} "

@@ -73,7 +73,7 @@ def billing_accounts(ledger: Ledger) -> dict[str, str]:
     for region in ledger.regions.values():
         employer = region.latest.result.employer
         if employer.iban:
-            accounts[employer.iban.replace(" ", "").upper()] = employer.full_name
+            accounts[compact(employer.iban)] = employer.full_name
     return accounts
 
 
@@ -154,7 +154,24 @@ class Payments:
     entries: dict[str, Entry]  # by identity
     paid: dict[str, Decimal]  # Rechnungsnummer → received (same sign as the bill)
     last: dict[str, date]  # Rechnungsnummer → day of its last payment
-    as_of: date | None  # the latest statement day
+    as_of: date | None  # the latest statement day, of any account
+    # Rechnungsnummer → the latest statement day of the account it is paid to: what is known
+    # about that bill (another employer's statements say nothing about it)
+    until: dict[str, date] = field(default_factory=dict)
+    # every billing employer with the latest statement day of its account (None: none read)
+    coverage: tuple[tuple[str, date | None], ...] = ()
+
+    def coverage_text(self) -> str:
+        """``Zahlungseingänge berücksichtigt bis 20.04.2025``, or per employer where their
+        statements reach different days."""
+        days = {day for _, day in self.coverage}
+        if len(days) == 1 and None not in days:
+            return f"Zahlungseingänge berücksichtigt bis {day_text(days.pop())}"
+        if not self.coverage or days == {None}:
+            return "noch kein Kontoauszug gelesen"
+        return "Zahlungseingänge berücksichtigt: " + ", ".join(
+            f"{name} bis {day_text(day)}" if day else f"{name} noch kein Kontoauszug"
+            for name, day in self.coverage)
 
     def allocations(self) -> list[tuple[Allocation, Entry]]:
         return [(a, self.entries[a.entry]) for a in self.matching.allocations]
@@ -183,7 +200,8 @@ class Payments:
             return "bezahlt" if bill.amount > 0 else "erstattet"
         if (rest > 0) != (bill.amount > 0):
             return "überzahlt"
-        if self.as_of is not None and bill.due is not None and self.as_of > bill.due:
+        known = self.until.get(bill.number)
+        if known is not None and bill.due is not None and known > bill.due:
             return "überfällig"
         return "teilweise bezahlt" if paid else "offen"
 
@@ -199,8 +217,8 @@ def open_items(ledger: Ledger) -> list[OpenItem]:
         items.append(OpenItem(
             number=bill.number, partner=bill.partner, kassenzeichen=partner.kassenzeichen,
             amount=bill.amount, paid=ZERO, due=bill.due or bill.day,
-            account=employer.iban.replace(" ", "").upper(),
-            partner_ibans=frozenset({partner.iban.replace(" ", "").upper()} - {""})))
+            account=compact(employer.iban),
+            partner_ibans=frozenset({compact(partner.iban)} - {""})))
     return items
 
 
@@ -227,7 +245,41 @@ def payments(ledger: Ledger) -> Payments:
         day = by_identity[allocation.entry].booked
         if day and (allocation.number not in last or day > last[allocation.number]):
             last[allocation.number] = day
-    return Payments(result, by_identity, dict(paid), last, ledger.statement_date())
+    return Payments(result, by_identity, dict(paid), last, ledger.statement_date(),
+                    known_until(ledger), coverage(ledger))
+
+
+def compact(iban: str) -> str:
+    return iban.replace(" ", "").upper()
+
+
+def latest_by_account(ledger: Ledger) -> dict[str, date]:
+    """Account → the latest day its statements cover."""
+    latest: dict[str, date] = {}
+    for read in ledger.statements:
+        if read.last and (read.account not in latest or read.last > latest[read.account]):
+            latest[read.account] = read.last
+    return latest
+
+
+def known_until(ledger: Ledger) -> dict[str, date]:
+    """Rechnungsnummer → the latest day the statements of its employer's account cover;
+    bills of an account whose statements were never read are missing (nothing is known)."""
+    latest = latest_by_account(ledger)
+    found = {}
+    for _, version, bill in ledger.issued():
+        day = latest.get(compact(version.result.employer.iban))
+        if day is not None:
+            found[bill.number] = day
+    return found
+
+
+def coverage(ledger: Ledger) -> tuple[tuple[str, date | None], ...]:
+    """Every employer with issued bills and the latest day its account's statements cover."""
+    latest = latest_by_account(ledger)
+    employers = {version.result.employer.full_name: compact(version.result.employer.iban)
+                 for _, version, _ in ledger.issued()}
+    return tuple((name, latest.get(iban)) for name, iban in employers.items())
 
 
 # ------------------------------------------------------------------ the clerk's own
@@ -310,18 +362,20 @@ class Due:
     partner: str
     bills: tuple[Bill, ...]  # open bills, oldest due first; credits owed to it included
     total: Decimal
+    until: date  # payments into the employer's account are known up to this day
 
 
 def reminders_due(ledger: Ledger, paid: Payments, karenz: int = KARENZ_DAYS,
                   minimum: Decimal = MINIMUM) -> list[Due]:
     """Partners with a bill still open ``karenz`` days after its due date, counted to the
-    latest statement read: all their open bills (a credit owed to them netted), if that is at
-    least ``minimum``, and not while their last reminder's own date to pay has not passed."""
-    as_of = paid.as_of
-    if as_of is None:
-        return []
+    latest statement read of the employer's account (what came in elsewhere is not known):
+    all their open bills (a credit owed to them netted), if that is at least ``minimum``, and
+    not while their last reminder's own date to pay has not passed."""
     due = []
     for (_, partner), (region, bills) in open_bills(ledger, paid).items():
+        as_of = paid.until.get(bills[0].number)
+        if as_of is None:
+            continue  # no statement of this employer's account read: nothing is known
         late = [b for b in bills if paid.open(b) > 0 and b.due
                 and as_of >= b.due + timedelta(days=karenz)]
         total = sum((paid.open(b) for b in bills), ZERO)
@@ -330,7 +384,7 @@ def reminders_due(ledger: Ledger, paid: Payments, karenz: int = KARENZ_DAYS,
         last = delivered_reminders(region, partner)
         if last and last[-1].bill.due and as_of <= last[-1].bill.due:
             continue  # the last reminder's date to pay has not passed yet
-        due.append(Due(region, partner, bills, total))
+        due.append(Due(region, partner, bills, total, as_of))
     return due
 
 
@@ -387,7 +441,7 @@ def add_reminder(ledger: Ledger, due: Due, today: date, prefix: str = "") -> Rem
     region.reminders = [m for m in region.reminders if m not in drafts]
     terms = region.latest.result.terms
     reminder = Reminder(
-        round=round_, until=ledger.statement_date(), covers=tuple(b.number for b in due.bills),
+        round=round_, until=due.until, covers=tuple(b.number for b in due.bills),
         bill=Bill(number=reminder_number(ledger.year, due.partner, round_,
                                          prefix or terms.invoice_prefix),
                   partner=due.partner, kind=Kind.REMINDER,
