@@ -24,23 +24,30 @@ Verwendungszweck (the payment's remittance text), Kontoauszug (bank statement).
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
+import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
+import pytest
 from lxml import etree
 
 from kim_excel.commands.issue import issue_folder
+from kim_excel.commands.payments import run_payments
 from kim_excel.commands.settle import run_settlement
 from kim_excel.core.references import payment_reference
-from kim_excel.ledger.store import load_ledger
+from kim_excel.ledger.store import RECORD_NAME, load_ledger
 from tests.builders import D, example_2024, write
+from tests.external_tools import zbarimg
 from tests.statements import Account, Options, Payment, camt, mt940, write_zip
 from tests.statements import write as write_file
+from tests.test_life import kim
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = Path(os.environ.get("KIM_CAMT_SCHEMAS") or REPO.parent / "shared/camt")
@@ -61,6 +68,10 @@ PARTNER_IBANS = {
     "Olfen": "DE92401545300009100006", "Senden": "DE65401545300009100007",
 }
 OTHER_ACCOUNT = Account(iban="DE02120300000000202051", owner="Stadt Coesfeld, Konto Kita")
+NORD = ("Billerbeck", "Havixbeck", "Rosendahl")
+# An entry that concerns no partner, on the day payments are known up to.
+RENT = Payment(D("-1200.00"), APRIL_20, "Hausverwaltung Lamberti", "DE12500105170648489890",
+               "Miete April Büro Case-Management")
 
 # The formats of one statement (SPEC § 9: "as German banks deliver them").
 CAMT_FORMATS = tuple(f"camt.{kind}.001.{version}" for kind in ("053", "052", "054")
@@ -242,3 +253,188 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (hidden ones and the record's copies too), byte for byte."""
     return {p.relative_to(folder).as_posix(): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# ------------------------------------------------------------------ the clerk's folder (fixtures)
+
+
+@pytest.fixture(scope="session", name="built")
+def built_fixture(tmp_path_factory):
+    """The settled year folders of ``payment_fixtures.SCENARIOS``, each built once."""
+    cache: dict[str, Path] = {}
+
+    def get(scenario: str) -> Path:
+        if scenario not in cache:
+            root = tmp_path_factory.mktemp(scenario.replace(" ", "-"))
+            cache[scenario] = settled_folder(root / "output", scenario)
+        return cache[scenario]
+
+    return get
+
+
+class Clerk:
+    """A clerk's working folder: ``output/2024`` as settled, statements beside it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.folder = root / "output" / str(YEAR)
+        self.billed = Billed.of(self.folder)
+
+    def bill(self, number: str) -> BillFacts:
+        return self.billed.bill(number)
+
+    def statement(self, name: str, payments, region: str = "Nord", **options) -> Path:
+        return statement(self.root / "Kontoauszuege" / name, self.billed.account(region),
+                         payments, **options)
+
+    def kim(self, *args, day: str = "2025-04-21", env=None):
+        return kim(*args, cwd=self.root, day=day, env=env)
+
+    def zahlungen(self, *args, day: str = "2025-04-21"):
+        """``zahlungen --jahr 2024`` as a process; must succeed."""
+        done = self.kim("zahlungen", "--jahr", YEAR, *args, day=day)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def zuordnen(self, *args, day: str = "2025-04-22"):
+        return self.kim("zuordnen", "--jahr", YEAR, *args, day=day)
+
+    def ledger(self) -> dict:
+        return json.loads((self.folder / RECORD_NAME).read_text(encoding="utf-8"))
+
+    def payments(self) -> Path:
+        return self.folder / "Zahlungen_2024.xlsx"
+
+
+@pytest.fixture(name="clerk")
+def clerk_fixture(tmp_path, built):
+    def start(scenario: str = "issued") -> Clerk:
+        shutil.copytree(built(scenario).parent, tmp_path / "output")
+        return Clerk(tmp_path)
+
+    return start
+
+
+def quiet_days(me: Clerk, day: date = APRIL_20) -> list[Path]:
+    """A statement of Dülmen's and one of Ascheberg's account up to ``day``, with nothing for
+    the partners: what those employers know about their partners' payments."""
+    return [me.statement(f"{region}.xml", [replace(RENT, booked=day)], region=region,
+                         statement_id=f"{region}-{day}") for region in ("Mitte", "Süd")]
+
+
+# ------------------------------------------------------------------ reading the results
+
+
+def money(value) -> Decimal | None:
+    return None if value is None else D(str(value)).quantize(D("0.01"))
+
+
+def table(path: Path, sheet: str, header_row: int = 4, formulas: bool = False) -> list[dict]:
+    """The rows under the header of ``sheet``, by header text (values, or formulas)."""
+    ws = openpyxl.load_workbook(path, data_only=not formulas)[sheet]
+    rows = list(ws.iter_rows(min_row=header_row, values_only=True))
+    names = rows[0]
+    return [dict(zip(names, row, strict=False)) for row in rows[1:] if any(
+        v is not None for v in row)]
+
+
+def bills(path: Path) -> dict[str, dict]:
+    """``Zahlungen_2024.xlsx`` sheet ``Rechnungen``, by Rechnungsnummer, amounts exact."""
+    rows = {}
+    for row in table(path, "Rechnungen"):
+        rows[row["Rechnungsnummer"]] = {**row, **{k: money(row[k]) for k in
+                                                  ("Betrag", "Bezahlt", "Offen")}}
+    return rows
+
+
+def figures(path: Path) -> dict[str, tuple]:
+    """What a bill's row says about payment: (paid, open, state, last payment)."""
+    return {n: (r["Bezahlt"], r["Offen"], r["Stand"], r["Letzte Zahlung"])
+            for n, r in bills(path).items()}
+
+
+def allocations(path: Path) -> list[tuple]:
+    return [(r["Buchung"], money(r["Betrag"]), r["Rechnungsnummer"], r["Regel"])
+            for r in table(path, "Zuordnungen")]
+
+
+def open_entries(path: Path) -> list[tuple]:
+    return [(r["Buchung"], money(r["Betrag"]), r["Vorschlag"])
+            for r in table(path, "Buchungen")]
+
+
+def assert_live_formulas(path: Path) -> None:
+    """Paid is the SUMIF over the sheet Zuordnungen, open = amount − paid, on every row;
+    their cached values are what the allocations add up to."""
+    values = table(path, "Rechnungen")
+    formulas = table(path, "Rechnungen", formulas=True)
+    paid: dict[str, Decimal] = {}
+    for _, amount, number, _ in allocations(path):
+        paid[number] = paid.get(number, D("0.00")) + amount
+    assert values, "no bills"
+    for row, (value, formula) in enumerate(zip(values, formulas, strict=True), start=5):
+        assert formula["Bezahlt"].startswith("=SUMIF(Zuordnungen!"), formula["Bezahlt"]
+        assert f",$A${row}," in formula["Bezahlt"]
+        assert formula["Offen"] == f"=$G${row}-$H${row}"
+        number = value["Rechnungsnummer"]
+        assert money(value["Bezahlt"]) == paid.get(number, D("0.00")), number
+        assert money(value["Offen"]) == money(value["Betrag"]) - money(value["Bezahlt"])
+
+
+def overview_payments(folder: Path) -> dict[str, tuple]:
+    """The overview's ``Rechnungen`` sheet: bill → (paid, open, Zahlungsstand)."""
+    rows = table(folder / "Uebersicht_2024.xlsx", "Rechnungen", header_row=3)
+    return {r["Rechnungsnummer"]: (money(r.get("Bezahlt")), money(r.get("Offen")),
+                                   r.get("Zahlungsstand")) for r in rows}
+
+
+def overview_partners(folder: Path) -> dict[str, tuple]:
+    """The overview's table: partner → (paid, open) over all its bills."""
+    rows = table(folder / "Uebersicht_2024.xlsx", "Übersicht")
+    return {r["Vertragspartei"]: (money(r["Bezahlt (alle Rechnungen)"]), money(r["Offen"]))
+            for r in rows if r["Rolle"] == "Partnerkommune"}
+
+
+def liesmich(folder: Path) -> str:
+    text = (folder / "LIESMICH.txt").read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+    return " ".join(text.split())
+
+
+def girocode_of(workbook: Path, work: Path) -> list[str]:
+    """The lines of the GiroCode in ``workbook``, read back by zbarimg."""
+    with zipfile.ZipFile(workbook) as archive:
+        [image] = [n for n in archive.namelist() if n.startswith("xl/media/")]
+        png = work / f"{workbook.stem}.png"
+        png.write_bytes(archive.read(image))
+    return zbarimg(png).splitlines()
+
+
+def cells(path: Path, sheet: str) -> list:
+    ws = openpyxl.load_workbook(path, data_only=True)[sheet]
+    return [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+
+
+def entries_of(clerk: Clerk) -> list[tuple]:
+    return [(e["id"], e["amount"], e["source"]) for e in clerk.ledger()["entries"]]
+
+
+
+
+@pytest.fixture(name="ausgabe")
+def ausgabe_fixture(tmp_path, built):
+    """A copy of a settled ``output/`` folder, for calling the commands in process."""
+    def start(scenario: str = "issued") -> Path:
+        shutil.copytree(built(scenario).parent, tmp_path / "output")
+        return tmp_path / "output"
+
+    return start
+
+
+def pay(ausgabe: Path, payments, region: str = "Nord", day: date = date(2025, 4, 21),
+        name: str = "auszug.xml", statement_id: str = "2025-001",
+        form: str = "camt.053.001.08", **options):
+    """``zahlungen`` in process with one statement of ``region``'s account."""
+    billed = Billed.of(ausgabe / str(YEAR))
+    path = statement(ausgabe.parent / "Kontoauszuege" / name, billed.account(region),
+                     payments, form=form, statement_id=statement_id)
+    return run_payments(ausgabe, YEAR, [path], day, **options)
