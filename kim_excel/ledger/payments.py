@@ -11,7 +11,8 @@ Glossary:
 
 - Buchung (``Entry``): a movement on the employer's account; ``B17`` is its short id.
 - offen / bezahlt / teilweise bezahlt / überzahlt / überfällig: a bill's payment state, as of
-  the latest statement read (payments after it are not known yet).
+  the latest statement read of the employer's account the bill is paid to (payments after it,
+  or into an account whose statements were not read, are not known yet).
 - Zahlungserinnerung (``Reminder``): a friendly reminder without fees or interest for what a
   partner still owes some days after the due date (``--karenz``); not a formal dunning.
 """
@@ -360,7 +361,7 @@ class Due:
 
     region: Region
     partner: str
-    bills: tuple[Bill, ...]  # open bills, oldest due first; credits owed to it included
+    bills: tuple[Bill, ...]  # what it owes, oldest due first, then the credits owed to it
     total: Decimal
     until: date  # payments into the employer's account are known up to this day
 
