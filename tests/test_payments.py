@@ -717,3 +717,24 @@ def test_each_camt_format_pays_by_kassenzeichen(ausgabe, form):
     assert done.lines[0] == "1 neue Buchung erfasst."
     assert figures(out / "2024" / "Zahlungen_2024.xlsx")["2024-Rosendahl"][:3] == (
         D("6000.00"), D("875.00"), "teilweise bezahlt")
+
+
+def test_a_refused_split_names_the_entry_the_clerk_typed(ausgabe):
+    """Reproduction of a bug: the matching names entries by identity (``…/2025-002/10``),
+    and translating them to the clerk's ids replaced ``…/2025-002/1`` inside it: the
+    message named B40 for B13."""
+    out = ausgabe()
+    billerbeck = Billed.of(out / "2024").bill("2024-Billerbeck")
+    pay(out, [billerbeck.payment(MARCH_20, D("1.00"), f"Spende {n}") for n in range(3)])
+    pay(out, [billerbeck.payment(MARCH_20, D(f"{n}.00"), f"Umlage {n}") for n in range(1, 11)],
+        name="b.xml", statement_id="2025-002")
+    ledger = load_ledger(out / "2024", YEAR)
+    tenth = next(e for e in ledger.entries if e.identity.endswith("/2025-002/10"))
+    assert (tenth.id, tenth.amount) == ("B13", D("10.00"))
+    before = snapshot(out)
+    with pytest.raises(KimError) as refused:
+        run_assignment(out, YEAR, "B13", "2024-Billerbeck", D("10.01"), date(2025, 4, 22))
+    assert str(refused.value) == (
+        "Die Zuordnung von Hand ist so nicht möglich:\n  – Buchung B13: die Aufteilung ergibt "
+        "10,01 €, die Buchung lautet nur auf 10,00 €.")
+    assert snapshot(out) == before

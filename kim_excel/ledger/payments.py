@@ -233,7 +233,9 @@ def payments(ledger: Ledger) -> Payments:
         result = match([bank_entry(e) for e in entries], open_items(ledger), clerk)
     except ClerkAssignmentError as exc:
         problems = list(exc.problems)
-        for entry in entries:  # the clerk knows an entry by its short id
+        # the clerk knows an entry by its short id; longest identity first, or ``…/1``
+        # would be replaced inside ``…/10``
+        for entry in sorted(entries, key=lambda e: len(e.identity), reverse=True):
             problems = [p.replace(f"Buchung {entry.identity}", f"Buchung {entry.id}")
                         for p in problems]
         raise KimError("Die Zuordnung von Hand ist so nicht möglich:\n"
