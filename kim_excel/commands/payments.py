@@ -17,8 +17,8 @@ from pathlib import Path
 
 from kim_excel.commands.summaries import write_summaries
 from kim_excel.core.bank import BankEntry, Statement
-from kim_excel.core.errors import KimError
-from kim_excel.core.german import day_text, format_eur
+from kim_excel.core.errors import KimError, StatementError
+from kim_excel.core.german import count, day_text, format_eur
 from kim_excel.documents.reminder import write_reminder
 from kim_excel.input.statements import read_statements
 from kim_excel.ledger.book import Ledger
@@ -32,6 +32,7 @@ from kim_excel.ledger.payments import (
     record_statements,
     reminders_due,
     unassign,
+    withdraw_stale_reminders,
 )
 from kim_excel.ledger.transaction import Transaction, year_folder
 
@@ -46,7 +47,7 @@ def run_payments(ausgabe: Path, year: int, sources: list[Path], today: date,
                  remind: bool = False, karenz: int = KARENZ_DAYS,
                  minimum: Decimal = MINIMUM) -> PaymentsRun:
     """``zahlungen``: read, record, match; with ``remind`` the reminders that are due."""
-    found = read_statements(sources)  # a bad statement refuses the run: nothing recorded
+    found = read_all(sources)  # a bad statement refuses the run: nothing recorded
     run = PaymentsRun()
     with year_folder(ausgabe, year) as change:
         ledger = change.ledger
@@ -55,6 +56,7 @@ def run_payments(ausgabe: Path, year: int, sources: list[Path], today: date,
         run.lines += recorded_lines(recorded.new, recorded.known, recorded.pending,
                                     recorded.other_accounts)
         paid = payments(ledger)
+        withdrawn = withdraw_stale_reminders(ledger, paid)
         reminders = write_reminders(change, paid, today, karenz, minimum) if remind else []
         with change.writing() as staging:
             for region, reminder in reminders:
@@ -64,13 +66,37 @@ def run_payments(ausgabe: Path, year: int, sources: list[Path], today: date,
                 change.wrote(reminder.bill.file)
             change.wrote(*write_summaries(change, staging))
         run.lines += state_lines(ledger, paid)
+        run.lines += ["", *withdrawn] if withdrawn else []
         run.lines += [f"Zahlungserinnerung {r.bill.number} an {region.full_name(r.bill.partner)}: "
                       f"{format_eur(r.bill.amount)} offen, neu zu zahlen bis "
                       f"{day_text(r.bill.due)} ({r.bill.file})" for region, r in reminders]
         if remind and not reminders:
-            run.lines.append("Keine Zahlungserinnerung fällig.")
+            run.lines.append("Keine neue Zahlungserinnerung fällig.")
+        run.lines += waiting_lines(ledger)
+        run.lines += [notice.message for notice in change.notices]
         run.written = [change.folder / n for n in change.written]
     return run
+
+
+def read_all(sources: list[Path]) -> list[Statement]:
+    """Every statement of ``sources``; one bad file refuses them all (SPEC § 9)."""
+    try:
+        return read_statements(sources)
+    except StatementError as exc:
+        raise KimError("Die Kontoauszüge werden nicht übernommen – nichts erfasst, auch nicht "
+                       "aus den übrigen Auszügen dieses Laufs:\n"
+                       + "\n".join(f"  {p}" for p in exc.problems)
+                       + "\nBitte den Auszug neu bei der Bank abrufen (oder weglassen) und "
+                         "den Lauf wiederholen.") from None
+
+
+def waiting_lines(ledger: Ledger) -> list[str]:
+    """The reminders written before that have not gone out yet."""
+    waiting = [m.bill.file for _, m in ledger.reminders() if m.is_draft]
+    if not waiting:
+        return []
+    return [f"Noch nicht versandt: {', '.join(waiting)} – `kim-excel versenden --jahr "
+            f"{ledger.year}` verschickt sie (per Post: `kim-excel festschreiben`)."]
 
 
 def require_bills(ledger: Ledger, folder: Path) -> None:
@@ -97,7 +123,7 @@ def write_reminders(change: Transaction, paid: Payments, today: date, karenz: in
 
 def recorded_lines(new, known: int, pending: list[BankEntry],
                    other: list[Statement]) -> list[str]:
-    lines = [f"{len(new)} neue Buchungen erfasst"
+    lines = [f"{count(len(new), 'neue Buchung', 'neue Buchungen')} erfasst"
              + (f", {known} schon bekannt (nicht doppelt gezählt)" if known else "") + "."]
     lines += [f"Vorgemerkt, nicht gebucht (wird nicht erfasst): {format_eur(e.amount)} "
               f"{e.name} – {' '.join(e.remittance)[:60]}" for e in pending]
@@ -108,8 +134,7 @@ def recorded_lines(new, known: int, pending: list[BankEntry],
 
 def state_lines(ledger: Ledger, paid: Payments) -> list[str]:
     """Per bill: amount, received, open and state; then what the clerk has to look at."""
-    until = f"bis {day_text(paid.as_of)}" if paid.as_of else "ohne Kontoauszug"
-    lines = ["", f"Stand der Zahlungen ({until}):"]
+    lines = ["", f"Stand der Zahlungen – {paid.coverage_text()}:"]
     for region, _, bill in ledger.issued():
         received = paid.received(bill)
         lines.append(f"  {bill.number:<26} {region.full_name(bill.partner):<22} "
@@ -129,13 +154,15 @@ def state_lines(ledger: Ledger, paid: Payments) -> list[str]:
 def run_assignment(ausgabe: Path, year: int, entry: str, number: str | None,
                    amount: Decimal | None, today: date, undo: bool = False) -> list[str]:
     """``zuordnen``: record (or with ``undo`` remove) the clerk's assignment of an entry; the
-    payments workbook, the overview and LIESMICH follow."""
+    payments workbook, the overview and LIESMICH follow, and a reminder not yet sent that no
+    longer states what is open is withdrawn."""
     with year_folder(ausgabe, year) as change:
         ledger = change.ledger
         require_bills(ledger, change.folder)
         lines = unassign(ledger, entry) if undo else assign(ledger, entry, number, amount,
                                                             today)
+        lines += withdraw_stale_reminders(ledger, payments(ledger))
         with change.writing() as staging:
             change.wrote(*write_summaries(change, staging))
+        lines += [notice.message for notice in change.notices]
     return lines
-

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kim_excel.core.german import day_text
 from kim_excel.documents.xlsx.sheet import Sheet, a1, as_datetime, lines_needed, setup_page, span
 from kim_excel.documents.xlsx.styles import Styles, add_sheet, new_workbook
 from kim_excel.ledger.book import Entry, Kind, Ledger
@@ -77,8 +76,7 @@ def table(sheet: Sheet, title: str, note: str, columns: tuple[tuple[str, int], .
 
 
 def as_of_text(paid: Payments) -> str:
-    return (f"Zahlungseingänge berücksichtigt bis {day_text(paid.as_of)}" if paid.as_of
-            else "noch kein Kontoauszug gelesen")
+    return paid.coverage_text()
 
 
 def write_allocations(sheet: Sheet, paid: Payments) -> tuple[int, int]:

@@ -11,7 +11,8 @@ Glossary:
 
 - Buchung (``Entry``): a movement on the employer's account; ``B17`` is its short id.
 - offen / bezahlt / teilweise bezahlt / überzahlt / überfällig: a bill's payment state, as of
-  the latest statement read (payments after it are not known yet).
+  the latest statement read of the employer's account the bill is paid to (payments after it,
+  or into an account whose statements were not read, are not known yet).
 - Zahlungserinnerung (``Reminder``): a friendly reminder without fees or interest for what a
   partner still owes some days after the due date (``--karenz``); not a formal dunning.
 """
@@ -33,6 +34,7 @@ from kim_excel.core.matching import (
     ClerkAssignmentError,
     Matching,
     OpenItem,
+    fold,
     match,
 )
 from kim_excel.core.references import reminder_file, reminder_number
@@ -72,7 +74,7 @@ def billing_accounts(ledger: Ledger) -> dict[str, str]:
     for region in ledger.regions.values():
         employer = region.latest.result.employer
         if employer.iban:
-            accounts[employer.iban.replace(" ", "").upper()] = employer.full_name
+            accounts[compact(employer.iban)] = employer.full_name
     return accounts
 
 
@@ -93,7 +95,7 @@ def record_statements(ledger: Ledger, statements: list[Statement], today: date) 
             first=min((e.booked for e in statement.entries if e.booked), default=None),
             last=statement.latest_date, opening=statement.opening, closing=statement.closing,
             booked_total=statement.booked_total, entries=len(statement.entries), read_on=today)
-        if read not in ledger.statements:
+        if not any(same_statement(read, known_read) for known_read in ledger.statements):
             ledger.statements.append(read)
         for entry in statement.entries:
             if not entry.is_booked:
@@ -111,6 +113,16 @@ def record_statements(ledger: Ledger, statements: list[Statement], today: date) 
                         if earlier.bank_reference == entry.batch and not earlier.batch:
                             earlier.detailed = True
     return done
+
+
+def same_statement(one: StatementRead, other: StatementRead) -> bool:
+    """The same statement, whenever and from whichever file it was read (a second reading,
+    a renamed copy, the ZIP and its unpacked XML): what the bank wrote decides."""
+    def facts(s: StatementRead) -> tuple:
+        return (s.kind, s.version, s.identity, s.account, s.first, s.last, s.opening,
+                s.closing, s.booked_total, s.entries)
+
+    return facts(one) == facts(other)
 
 
 def record_entry(ledger: Ledger, entry: BankEntry) -> Entry:
@@ -143,7 +155,24 @@ class Payments:
     entries: dict[str, Entry]  # by identity
     paid: dict[str, Decimal]  # Rechnungsnummer → received (same sign as the bill)
     last: dict[str, date]  # Rechnungsnummer → day of its last payment
-    as_of: date | None  # the latest statement day
+    as_of: date | None  # the latest statement day, of any account
+    # Rechnungsnummer → the latest statement day of the account it is paid to: what is known
+    # about that bill (another employer's statements say nothing about it)
+    until: dict[str, date] = field(default_factory=dict)
+    # every billing employer with the latest statement day of its account (None: none read)
+    coverage: tuple[tuple[str, date | None], ...] = ()
+
+    def coverage_text(self) -> str:
+        """``Zahlungseingänge berücksichtigt bis 20.04.2025``, or per employer where their
+        statements reach different days."""
+        days = {day for _, day in self.coverage}
+        if len(days) == 1 and None not in days:
+            return f"Zahlungseingänge berücksichtigt bis {day_text(days.pop())}"
+        if not self.coverage or days == {None}:
+            return "noch kein Kontoauszug gelesen"
+        return "Zahlungseingänge berücksichtigt: " + ", ".join(
+            f"{name} bis {day_text(day)}" if day else f"{name} noch kein Kontoauszug"
+            for name, day in self.coverage)
 
     def allocations(self) -> list[tuple[Allocation, Entry]]:
         return [(a, self.entries[a.entry]) for a in self.matching.allocations]
@@ -172,7 +201,8 @@ class Payments:
             return "bezahlt" if bill.amount > 0 else "erstattet"
         if (rest > 0) != (bill.amount > 0):
             return "überzahlt"
-        if self.as_of is not None and bill.due is not None and self.as_of > bill.due:
+        known = self.until.get(bill.number)
+        if known is not None and bill.due is not None and known > bill.due:
             return "überfällig"
         return "teilweise bezahlt" if paid else "offen"
 
@@ -188,8 +218,8 @@ def open_items(ledger: Ledger) -> list[OpenItem]:
         items.append(OpenItem(
             number=bill.number, partner=bill.partner, kassenzeichen=partner.kassenzeichen,
             amount=bill.amount, paid=ZERO, due=bill.due or bill.day,
-            account=employer.iban.replace(" ", "").upper(),
-            partner_ibans=frozenset({partner.iban.replace(" ", "").upper()} - {""})))
+            account=compact(employer.iban),
+            partner_ibans=frozenset({compact(partner.iban)} - {""})))
     return items
 
 
@@ -203,7 +233,9 @@ def payments(ledger: Ledger) -> Payments:
         result = match([bank_entry(e) for e in entries], open_items(ledger), clerk)
     except ClerkAssignmentError as exc:
         problems = list(exc.problems)
-        for entry in entries:  # the clerk knows an entry by its short id
+        # the clerk knows an entry by its short id; longest identity first, or ``…/1``
+        # would be replaced inside ``…/10``
+        for entry in sorted(entries, key=lambda e: len(e.identity), reverse=True):
             problems = [p.replace(f"Buchung {entry.identity}", f"Buchung {entry.id}")
                         for p in problems]
         raise KimError("Die Zuordnung von Hand ist so nicht möglich:\n"
@@ -216,7 +248,41 @@ def payments(ledger: Ledger) -> Payments:
         day = by_identity[allocation.entry].booked
         if day and (allocation.number not in last or day > last[allocation.number]):
             last[allocation.number] = day
-    return Payments(result, by_identity, dict(paid), last, ledger.statement_date())
+    return Payments(result, by_identity, dict(paid), last, ledger.statement_date(),
+                    known_until(ledger), coverage(ledger))
+
+
+def compact(iban: str) -> str:
+    return iban.replace(" ", "").upper()
+
+
+def latest_by_account(ledger: Ledger) -> dict[str, date]:
+    """Account → the latest day its statements cover."""
+    latest: dict[str, date] = {}
+    for read in ledger.statements:
+        if read.last and (read.account not in latest or read.last > latest[read.account]):
+            latest[read.account] = read.last
+    return latest
+
+
+def known_until(ledger: Ledger) -> dict[str, date]:
+    """Rechnungsnummer → the latest day the statements of its employer's account cover;
+    bills of an account whose statements were never read are missing (nothing is known)."""
+    latest = latest_by_account(ledger)
+    found = {}
+    for _, version, bill in ledger.issued():
+        day = latest.get(compact(version.result.employer.iban))
+        if day is not None:
+            found[bill.number] = day
+    return found
+
+
+def coverage(ledger: Ledger) -> tuple[tuple[str, date | None], ...]:
+    """Every employer with issued bills and the latest day its account's statements cover."""
+    latest = latest_by_account(ledger)
+    employers = {version.result.employer.full_name: compact(version.result.employer.iban)
+                 for _, version, _ in ledger.issued()}
+    return tuple((name, latest.get(iban)) for name, iban in employers.items())
 
 
 # ------------------------------------------------------------------ the clerk's own
@@ -225,22 +291,47 @@ def payments(ledger: Ledger) -> Payments:
 def assign(ledger: Ledger, entry_id: str, number: str, amount: Decimal | None,
            today: date) -> list[str]:
     """``zuordnen``: (part of) entry ``entry_id`` goes to bill ``number``; several calls split
-    an entry. Refused in German when the entry or the bill is unknown or the amounts do not
-    fit (nothing is recorded then)."""
+    an entry, and a second call for the same bill replaces the first (the clerk's latest word
+    counts). Refused in German when the entry or the bill is unknown, the bill is a draft or
+    the amounts do not fit (nothing is recorded then)."""
     entry = entry_named(ledger, entry_id)
-    if ledger.bill(number) is None:
-        known = ", ".join(b.number for _, _, b in ledger.issued()[:6])
-        raise KimError(f"Eine Rechnung „{number}“ gibt es in {ledger.year} nicht"
-                       + (f" (z. B. {known})." if known else "."))
+    bill = bill_named(ledger, number)
     if amount is not None and amount <= 0:
         raise KimError(f"Der Betrag {format_eur(amount)} ist nicht möglich: bitte den Teil der "
                        f"Buchung als positiven Betrag angeben (ohne Betrag: die ganze Buchung).")
-    ledger.assignments.append(Assignment(entry.id, number, amount, today))
+    earlier = [a for a in ledger.assignments if a.entry == entry.id and a.number == bill.number]
+    ledger.assignments = [a for a in ledger.assignments if a not in earlier]
+    ledger.assignments.append(Assignment(entry.id, bill.number, amount, today))
     result = payments(ledger)  # the matching refuses a split that does not fit the entry
     share = sum((a.amount for a in result.matching.allocations
-                 if a.entry == entry.identity and a.number == number), ZERO)
-    return [f"Buchung {entry.id} ({format_eur(entry.amount)} vom {day_text(entry.booked)}) "
-            f"→ {number}: {format_eur(share)} (von Hand)"]
+                 if a.entry == entry.identity and a.number == bill.number), ZERO)
+    lines = [f"Buchung {entry.id} ({format_eur(entry.amount)} vom {day_text(entry.booked)}) "
+             f"→ {bill.number}: {format_eur(share)} (von Hand)"]
+    if amount is not None and share != amount:  # the matching puts an unassigned rest here
+        lines.append(f"  (angegeben {format_eur(amount)}; der Rest der Buchung, "
+                     f"{format_eur(share - amount)}, zählt vorerst ebenfalls für "
+                     f"{bill.number}, bis er mit „kim-excel zuordnen --jahr {ledger.year} "
+                     f"{entry.id} RECHNUNGSNUMMER“ einer anderen Rechnung zugeordnet ist)")
+    lines += [f"  (ersetzt die Zuordnung von Hand vom {day_text(a.day)}"
+              + (f" über {format_eur(a.amount)})" if a.amount is not None else ")")
+              for a in earlier]
+    return lines
+
+
+def bill_named(ledger: Ledger, number: str) -> Bill:
+    """The issued bill the clerk names, however it is written (``2024-billerbeck``)."""
+    wanted = fold(number)
+    found = next((t for t in ledger.bills() if fold(t[2].number) == wanted), None)
+    if found is None:
+        known = ", ".join(b.number for _, _, b in ledger.issued()[:6])
+        raise KimError(f"Eine Rechnung „{number}“ gibt es in {ledger.year} nicht"
+                       + (f" (z. B. {known})." if known else "."))
+    _, version, bill = found
+    if not version.is_issued:
+        raise KimError(f"Die Rechnung {bill.number} ist noch ein Entwurf (nicht "
+                       f"festgeschrieben); zugeordnet werden Zahlungen nur festgeschriebenen "
+                       f"Rechnungen.")
+    return bill
 
 
 def unassign(ledger: Ledger, entry_id: str) -> list[str]:
@@ -272,27 +363,22 @@ class Due:
 
     region: Region
     partner: str
-    bills: tuple[Bill, ...]  # open bills, oldest due first; credits owed to it included
+    bills: tuple[Bill, ...]  # what it owes, oldest due first, then the credits owed to it
     total: Decimal
+    until: date  # payments into the employer's account are known up to this day
 
 
 def reminders_due(ledger: Ledger, paid: Payments, karenz: int = KARENZ_DAYS,
                   minimum: Decimal = MINIMUM) -> list[Due]:
     """Partners with a bill still open ``karenz`` days after its due date, counted to the
-    latest statement read: all their open bills (a credit owed to them netted), if that is at
-    least ``minimum``, and not while their last reminder's own date to pay has not passed."""
-    as_of = paid.as_of
-    if as_of is None:
-        return []
-    by_partner: dict[tuple[str, str], list[Bill]] = defaultdict(list)
-    regions = {}
-    for region, _, bill in ledger.issued():
-        if paid.open(bill) != 0:
-            by_partner[(region.name, bill.partner)].append(bill)
-            regions[region.name] = region
+    latest statement read of the employer's account (what came in elsewhere is not known):
+    all their open bills (a credit owed to them netted), if that is at least ``minimum``, and
+    not while their last reminder's own date to pay has not passed."""
     due = []
-    for (name, partner), bills in by_partner.items():
-        region = regions[name]
+    for (_, partner), (region, bills) in open_bills(ledger, paid).items():
+        as_of = paid.until.get(bills[0].number)
+        if as_of is None:
+            continue  # no statement of this employer's account read: nothing is known
         late = [b for b in bills if paid.open(b) > 0 and b.due
                 and as_of >= b.due + timedelta(days=karenz)]
         total = sum((paid.open(b) for b in bills), ZERO)
@@ -301,9 +387,47 @@ def reminders_due(ledger: Ledger, paid: Payments, karenz: int = KARENZ_DAYS,
         last = delivered_reminders(region, partner)
         if last and last[-1].bill.due and as_of <= last[-1].bill.due:
             continue  # the last reminder's date to pay has not passed yet
-        due.append(Due(region, partner, tuple(sorted(bills, key=lambda b: (b.due, b.number))),
-                       total))
+        due.append(Due(region, partner, bills, total, as_of))
     return due
+
+
+def open_bills(ledger: Ledger, paid: Payments
+               ) -> dict[tuple[str, str], tuple[Region, tuple[Bill, ...]]]:
+    """(region name, partner) → the region and the partner's issued bills with something
+    open, in the order a reminder lists them: what it owes, oldest due first (the first gives
+    the reminder's Verwendungszweck), then the credits owed to it."""
+    found: dict[tuple[str, str], list[Bill]] = defaultdict(list)
+    regions = {}
+    for region, _, bill in ledger.issued():
+        if paid.open(bill) != 0:
+            found[(region.name, bill.partner)].append(bill)
+            regions[region.name] = region
+    return {(name, partner): (regions[name], tuple(sorted(
+        bills, key=lambda b: (paid.open(b) < 0, b.due or b.day, b.number))))
+        for (name, partner), bills in found.items()}
+
+
+def withdraw_stale_reminders(ledger: Ledger, paid: Payments) -> list[str]:
+    """A reminder not yet sent that no longer states what is open (the partner paid, the
+    clerk assigned a payment, a correction was issued) is withdrawn, so that ``versenden``
+    never sends it; its file goes with it. Returns what the terminal says."""
+    now = {key: bills for key, (_, bills) in open_bills(ledger, paid).items()}
+    lines = []
+    for region in ledger.regions.values():
+        for reminder in [m for m in region.reminders if m.is_draft]:
+            bills = now.get((region.name, reminder.bill.partner), ())
+            total = sum((paid.open(b) for b in bills), ZERO)
+            if reminder.covers == tuple(b.number for b in bills) \
+                    and reminder.bill.amount == total:
+                continue
+            region.reminders.remove(reminder)
+            why = (f"offen ist jetzt {format_eur(total)} statt "
+                   f"{format_eur(reminder.bill.amount)}" if total != reminder.bill.amount
+                   else "die offenen Rechnungen haben sich geändert")
+            lines.append(f"Zahlungserinnerung {reminder.bill.number} an "
+                         f"{region.full_name(reminder.bill.partner)} entfällt (noch nicht "
+                         f"versandt; {reminder.bill.file} wird entfernt): {why}.")
+    return lines
 
 
 def delivered_reminders(region: Region, partner: str) -> list[Reminder]:
@@ -320,7 +444,7 @@ def add_reminder(ledger: Ledger, due: Due, today: date, prefix: str = "") -> Rem
     region.reminders = [m for m in region.reminders if m not in drafts]
     terms = region.latest.result.terms
     reminder = Reminder(
-        round=round_, until=ledger.statement_date(), covers=tuple(b.number for b in due.bills),
+        round=round_, until=due.until, covers=tuple(b.number for b in due.bills),
         bill=Bill(number=reminder_number(ledger.year, due.partner, round_,
                                          prefix or terms.invoice_prefix),
                   partner=due.partner, kind=Kind.REMINDER,
