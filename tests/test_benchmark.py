@@ -25,6 +25,7 @@ from benchmarks.compare import (
     RunFailed,
     Timing,
     Tree,
+    compare_scenario,
     diagnose,
     goals,
     order,
@@ -218,6 +219,22 @@ def test_a_missing_package_is_answered_with_the_pip_command_for_what_the_commit_
     text = diagnose(old, RunFailed(1, stderr))
     assert text.startswith("e3e74bb startet nicht: das Modul „kim_gibt_es_nicht“ fehlt.")
     assert text.endswith(f"{sys.executable} -m pip install 'kim-gibt-es-nicht>=2.1'")
+
+
+def test_an_old_tree_that_cannot_start_is_explained_and_nothing_is_measured(tmp_path):
+    """A real fresh process in a tree whose kim_excel imports a package that is missing."""
+    old = tmp_path / "alt"
+    (old / "kim_excel").mkdir(parents=True)
+    (old / "kim_excel" / "__init__.py").write_text("")
+    (old / "kim_excel" / "__main__.py").write_text("import kim_gibt_es_nicht\n")
+    (old / "pyproject.toml").write_text('[project]\ndependencies = ["kim-gibt-es-nicht>=1"]\n')
+    ours = Tree("aktuell", tmp_path / "nie-gestartet")  # never reached: the old tree fails first
+    done, failures = compare_scenario("Beispiel", ROOT / "input", (Tree("e3e74bb", old), ours),
+                                      1, tmp_path / "arbeit", lambda text: None)
+    assert done == []
+    assert failures == [f"Beispiel: e3e74bb startet nicht: das Modul „kim_gibt_es_nicht“ "
+                        f"fehlt. Installieren mit:\n    {sys.executable} -m pip install "
+                        f"'kim-gibt-es-nicht>=1'"]
 
 
 def test_input_the_commit_cannot_read_is_reported_with_its_own_message(tmp_path):
