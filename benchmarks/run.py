@@ -11,6 +11,9 @@ targets of issue 7.
     python3 benchmarks/run.py --quick         # Beispiel, NRW and 1.000 Partner
     python3 benchmarks/run.py --only NRW,Deutschland --repeat 5
     python3 benchmarks/run.py --break-even    # from how many workbooks a pool pays off
+    python3 benchmarks/run.py --gegen e3e74bb --only Beispiel --repeat 6
+                                              # this tree against a commit, interleaved
+                                              # (see compare.py): the ratio in one run
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -33,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import de, load_average, machine  # noqa: E402
+from benchmarks.compare import CompareError, compare  # noqa: E402
 from benchmarks.floor import same_workbook  # noqa: E402
 from benchmarks.scenarios import Scenario, fixed, uniform, write_scenario  # noqa: E402
 
@@ -233,14 +237,20 @@ def check_fidelity(recording: Path, ours: Path, work: Path) -> str:
     return f"{same}/{len(sample)} Stichproben {verdict}, {recorded} Dateien aufgezeichnet"
 
 
+def scenario_input(name: str, work: Path) -> Path:
+    """The scenario's input (written once into ``work``; the example is shipped)."""
+    scenario = SCENARIOS[name]
+    return EXAMPLE if scenario is None else write_scenario(scenario, work / name / "eingang")
+
+
 def run_scenario(name: str, work: Path, repeat: int, log) -> Result:
     scenario = SCENARIOS[name]
     folder = work / name
     folder.mkdir(parents=True, exist_ok=True)
+    source = scenario_input(name, work)
     if scenario is None:
-        source, description, regions = EXAMPLE, "das mitgelieferte Beispiel (input/)", 3
+        description, regions = "das mitgelieferte Beispiel (input/)", 3
     else:
-        source = write_scenario(scenario, folder / "eingang")
         description, regions = scenario.description, scenario.regions
     recording, ours, partners, files = record_floor(source, folder)
     result = Result(name, description, regions, partners, files)
@@ -263,11 +273,6 @@ def parallel_from() -> int:
     from kim_excel.commands.settle import PARALLEL_FROM
 
     return PARALLEL_FROM
-
-
-def de(number: float, places: int = 2) -> str:
-    """German notation: 1234.5 → 1.234,50."""
-    return f"{number:,.{places}f}".replace(",", "X").replace(".", ",").replace("X", ".")
 
 
 def table(results: list[Result]) -> list[str]:
@@ -366,25 +371,6 @@ def break_even(work: Path, repeat: int, log) -> list[str]:
     return lines
 
 
-def machine() -> str:
-    import xlsxwriter
-
-    model = "unbekannt"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next(line.split(":", 1)[1].strip() for line in handle
-                         if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"Rechner: {os.cpu_count()} Kerne ({model}), Python {platform.python_version()}, "
-            f"xlsxwriter {xlsxwriter.__version__}, {platform.system()}; Last vorher (1/5/15 "
-            f"min): {load_average()}")
-
-
-def load_average() -> str:
-    return " / ".join(de(x) for x in os.getloadavg()) if hasattr(os, "getloadavg") else "–"
-
-
 def main(argv: list[str] | None = None) -> list[str]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help=f"nur {', '.join(QUICK)}")
@@ -394,6 +380,9 @@ def main(argv: list[str] | None = None) -> list[str]:
     parser.add_argument("--break-even", action="store_true",
                         help="statt der Szenarien: 1 gegen 2 Prozesse bei 10 bis 400 "
                              "Abrechnungen")
+    parser.add_argument("--gegen", metavar="REV",
+                        help="statt gegen den Boden: im Wechsel gegen diesen Commit messen "
+                             "(temporärer git worktree), Verhältnis aktuell ÷ REV")
     parser.add_argument("--workdir", type=Path, help="Arbeitsordner (Standard: temporär); "
                                                      "erzeugte Eingaben bleiben dort liegen")
     args = parser.parse_args(argv)
@@ -415,6 +404,14 @@ def main(argv: list[str] | None = None) -> list[str]:
             lines += ["", *break_even(work, args.repeat, log)]
             print("\n".join(lines))
             return lines
+        if args.gegen:
+            inputs = {name: scenario_input(name, work) for name in names}
+            try:
+                lines += ["", *compare(args.gegen, inputs, args.repeat, work, log)]
+            except CompareError as error:
+                parser.exit(1, f"FEHLER: {error}\n")
+            print("\n".join(lines))
+            return lines
         for name in names:
             log(f"{name} …")
             results[name] = run_scenario(name, work, args.repeat, log)
@@ -434,4 +431,7 @@ def main(argv: list[str] | None = None) -> list[str]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit("Abgebrochen.")
