@@ -91,7 +91,7 @@ def test_the_default_vat_note_fits_the_year_old_rule_up_to_2026_and_2b_from_2027
         assert "§ 2b UStG" in note and "a. F." not in note
     for note in (VAT_NOTE_OLD_RULE, VAT_NOTE_2B):
         assert note.startswith("Nicht steuerbar")
-        assert "es wird keine Umsatzsteuer berechnet" in note
+        assert "Umsatzsteuer wird nicht berechnet" in note
 
 
 def test_both_default_notes_are_recognised_as_saying_no_vat():

@@ -50,11 +50,10 @@ def test_pending_says_what_would_be_issued_and_changes_nothing(ausgabe):
     lines = pending(ausgabe, 2024, "Nord", POSTED)
 
     assert lines == [
-        "Region Nord: Abrechnung festgeschrieben (Abrechnung_2024_Billerbeck.xlsx, "
-        "Abrechnung_2024_Havixbeck.xlsx, Abrechnung_2024_Rosendahl.xlsx)",
-        "Region Nord: Abrechnung_2024_Billerbeck.xlsx per Post versandt",
-        "Region Nord: Abrechnung_2024_Havixbeck.xlsx per Post versandt",
-        "Region Nord: Abrechnung_2024_Rosendahl.xlsx per Post versandt"]
+        "Region Nord: Abrechnung",
+        "Region Nord: Abrechnung_2024_Billerbeck.xlsx per Post",
+        "Region Nord: Abrechnung_2024_Havixbeck.xlsx per Post",
+        "Region Nord: Abrechnung_2024_Rosendahl.xlsx per Post"]
     assert files(ausgabe) == before
     assert not read_ledger(ausgabe, 2024).regions["Nord"].is_issued
 
@@ -81,15 +80,15 @@ def test_issuing_a_region_records_it_as_posted_and_writes_the_summaries_anew(aus
 def pending_lines(region: str) -> list[str]:
     files_of = {"Nord": ("Billerbeck", "Havixbeck", "Rosendahl")}[region]
     letters = [f"Abrechnung_2024_{p}.xlsx" for p in files_of]
-    return [f"Region {region}: Abrechnung festgeschrieben ({', '.join(letters)})",
-            *(f"Region {region}: {name} per Post versandt" for name in letters)]
+    return [f"Region {region}: Abrechnung",
+            *(f"Region {region}: {name} per Post" for name in letters)]
 
 
 def test_the_whole_year_and_then_nothing_more(ausgabe):
     done = issue_folder(ausgabe, 2024, None, POSTED)
 
-    assert len([line for line in done if "festgeschrieben" in line]) == 3
-    assert len([line for line in done if "per Post versandt" in line]) == 8
+    assert len([line for line in done if line.endswith(": Abrechnung")]) == 3
+    assert len([line for line in done if line.endswith(" per Post")]) == 8
     before = files(ausgabe)
     assert pending(ausgabe, 2024, None, date(2025, 3, 9)) == []
     assert issue_folder(ausgabe, 2024, None, date(2025, 3, 9)) == []
@@ -107,7 +106,7 @@ def test_a_bill_of_an_issued_region_that_never_went_out_is_posted_too(ausgabe, s
 
     done = issue_folder(ausgabe, 2024, "Nord", POSTED)
 
-    assert done == ["Region Nord: Abrechnung_2024_Havixbeck.xlsx per Post versandt"]
+    assert done == ["Region Nord: Abrechnung_2024_Havixbeck.xlsx per Post"]
     bills = read_ledger(ausgabe, 2024).regions["Nord"].settlement.bills
     assert bills["Havixbeck"].posted == POSTED
     assert bills["Billerbeck"].posted is None and bills["Billerbeck"].sent is not None
@@ -130,7 +129,7 @@ def test_the_command_asks_first_and_issues_nothing_without_an_answer(ausgabe):
                                       str(ausgabe)])
 
     assert asked.exit_code == 1
-    assert "Festschreiben (per Post versandt):" in asked.output
+    assert "Festzuschreiben (per Post versandt):" in asked.output
     assert "Keine Bestätigung möglich (keine Eingabe) – nichts festgeschrieben." in asked.stderr
     assert not read_ledger(ausgabe, 2024).regions["Nord"].is_issued
 
@@ -138,7 +137,8 @@ def test_the_command_asks_first_and_issues_nothing_without_an_answer(ausgabe):
                                           "--ausgabe", str(ausgabe), "--ja"])
 
     assert confirmed.exit_code == 0, confirmed.output
-    assert "Region Süd: Abrechnung festgeschrieben" in confirmed.output
+    assert "Festgeschrieben (per Post versandt):\n  Region Süd: Abrechnung\n" in \
+        confirmed.output
     again = CliRunner().invoke(main, ["festschreiben", "--jahr", "2024", "--region", "sued",
                                       "--ausgabe", str(ausgabe), "--ja"])
     assert "Nichts festzuschreiben: alles ist bereits festgeschrieben und versandt." \

@@ -798,9 +798,6 @@ def test_a_send_log_that_cannot_be_written_stops_sending_with_a_german_reason(se
     assert len(mailbox.messages) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="Transaction.save_now writes versand.csv before the "
-                   "record: a send log that cannot be written (Excel holds it open) loses the "
-                   "sending from the ledger, and the next run mails the partner a second time")
 def test_a_send_log_that_cannot_be_written_never_makes_a_partner_receive_twice(
         settled, smtp_server):
     mailbox = smtp_server()
@@ -815,9 +812,6 @@ def test_a_send_log_that_cannot_be_written_never_makes_a_partner_receive_twice(
     assert mailbox.recipients() == sorted(partner_address(p) for p in PARTNERS)
 
 
-@pytest.mark.xfail(strict=True, reason="send_mails counts only what it tried: a due letter "
-                   "skipped because it was changed by hand ends the run with exit 0 while "
-                   "other mails went out (exit 1 when nothing else was due)")
 def test_a_letter_changed_by_hand_and_not_sent_makes_the_run_fail(settled, smtp_server):
     mailbox = smtp_server()
     olfen = settled.year / "Abrechnung_2024_Olfen.xlsx"
@@ -831,10 +825,6 @@ def test_a_letter_changed_by_hand_and_not_sent_makes_the_run_fail(settled, smtp_
     assert result.exit_code == 1
 
 
-@pytest.mark.xfail(strict=True, reason="store.staleness takes any file named like a letter "
-                   "that the record does not know for a sign of a restored old record: a PDF "
-                   "the clerk saved from Excel under the letter's name blocks every command, "
-                   "and the restore it advises (the same record) cannot help")
 def test_a_pdf_the_clerk_saved_beside_a_letter_does_not_block_sending(settled):
     own = settled.year / "Abrechnung_2024_Olfen.pdf"  # Excel's "Save as PDF" name
     own.write_bytes(b"%PDF-1.4 printed by the clerk\n")

@@ -70,12 +70,12 @@ class Amount(click.ParamType):
     def convert(self, value, param, ctx) -> Decimal:
         if isinstance(value, Decimal):
             return value
-        option = param.opts[0] if param and param.opts else "Betrag"
+        name = param.human_readable_name if param else "BETRAG"
         try:
             return money(german_number_text(str(value).strip()))
         except (ValueError, ArithmeticError):
-            raise CliError(f"{option}: „{value}“ ist kein Betrag; erwartet z. B. 1.234,56.") \
-                from None
+            raise CliError(f"{name}: „{value}“ ist kein Betrag; erwartet z. B. 1.234,56.",
+                           exit_code=2) from None
 
 
 class Months(click.ParamType):
@@ -387,12 +387,16 @@ def send_mails(mailing, config, test_address: str, again: bool, yes: bool) -> bo
                                  on_outcome=lambda o: click.echo(o.line(), err=not o.ok))
     echo_lines(send.finish_sending(mailing, outcomes, date.today()))
     failed = [o for o in outcomes if not o.ok]
+    changed = [p for p in plan if p.action is send.Action.CHANGED]
     sent = len(outcomes) - len(failed)
     click.echo(f"{sent} von {count(len(due), 'E-Mail', 'E-Mails')} gesendet"
                + (f", {len(failed)} nicht: " + ", ".join(o.planned.item.partner.name
                                                         for o in failed) if failed else "")
                + f". Protokoll: {mailing.folder / SEND_LOG}")
-    return not failed
+    if changed:
+        click.echo(f"Nicht versandt, weil von Hand geändert: "
+                   f"{', '.join(p.item.bill.file for p in changed)}", err=True)
+    return not failed and not changed
 
 
 @main.command()

@@ -565,7 +565,8 @@ def send_planned(mailing: Mailing, plan: list[Planned], config: SmtpConfig,
         item = planned.item
         outcomes.append(outcome)
         on_outcome(outcome)
-        bill = mailing.ledger.bill(item.bill.number)[2]  # the ledger's own, not a copy
+        bill = next(b for _, b in mailing.ledger.documents()
+                    if b.number == item.bill.number)  # the ledger's own, not a copy
         bill.sendings.append(Sending(
             now().isoformat(timespec="seconds"), planned.recipient, result,
             tuple(a.name for a in item.attachments), item.hashes, outcome.message_id,

@@ -98,9 +98,10 @@ def own_file_pattern(year: int, partners: list[str]) -> re.Pattern[str]:
     """The names kim-excel would write for these partners (not a clerk's
     ``Abrechnung_2024_Olfen_unterschrieben.pdf``), to tell its own files from others."""
     names = "|".join(sorted({re.escape(ascii_name(p)) for p in partners}, key=len, reverse=True))
-    return re.compile(rf"^(Abrechnung_{year}_({names})\.(xlsx|pdf|xml)|"
-                      rf"Korrektur_{year}_({names})_\d+(_Storno)?\.(xlsx|pdf|xml)|"
-                      rf"Zahlungserinnerung_{year}_({names})_\d+\.(xlsx|pdf)|"
+    # No PDFs: Excel's "Save as PDF" suggests exactly the letter's name for the clerk's own.
+    return re.compile(rf"^(Abrechnung_{year}_({names})\.(xlsx|xml)|"
+                      rf"Korrektur_{year}_({names})_\d+(_Storno)?\.(xlsx|xml)|"
+                      rf"Zahlungserinnerung_{year}_({names})_\d+\.xlsx|"
                       rf"Buchungsliste_{year}_Korrektur_\d+\.csv)$")
 
 

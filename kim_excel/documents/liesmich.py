@@ -126,7 +126,7 @@ def bill_lines(ledger: Ledger, region: Region, version: Version, bill: Bill,
     what = "Abrechnung" if bill.kind is Kind.LETTER else "Korrektur"
     name = region.full_name(bill.partner)
     lines = [f"  {bill.file}",
-             f"      {what} {bill.number} an {name}:", f"      {amount_text(bill)}."]
+             f"      {what} {bill.number} an {name}: {amount_text(bill)}."]
     if bill.kind is Kind.CORRECTION:
         lines.append(f"      berichtigt {bill.corrects} vom {day_text(bill.corrects_day)}")
     lines.append(f"      Stand: {bill_state(version, bill)}")

@@ -429,8 +429,9 @@ class Ledger:
         return [f"Region {region.name}: {version_title(version)}"
                 + ("" if version.bills else " (ohne Partnerkommune)")]
 
-    def undelivered(self, region: Region | None = None) -> list[tuple[Region, Version, Bill]]:
-        return [(r, v, b) for r, v, b in self.bills()
+    def undelivered(self, region: Region | None = None) -> list[tuple[Region, Bill]]:
+        """Letters, corrections and reminders that have not gone out."""
+        return [(r, b) for r, b in self.documents()
                 if (region is None or r is region) and not b.delivered]
 
 

@@ -133,7 +133,7 @@ class Transaction:
         for name, draft in list(ledger.drafts.items()):
             bill = current.get(draft.owner)
             if bill is None:
-                why = "ihre Abrechnung gibt es nicht mehr"
+                why = "das Schreiben gibt es nicht mehr"
             else:
                 hashes = tuple(ledger.files[n].sha256 for n in attachment_names(ledger, bill.file)
                                if n in ledger.files)
@@ -173,15 +173,16 @@ class Transaction:
         ledger = self.ledger
         ledger.generation = max(ledger.generation, self.before.generation) + 1
         entries = log_entries(ledger)
-        if entries:
-            data = log_bytes(entries)
-            write_atomically(self.folder / SEND_LOG, data)
-            ledger.files[SEND_LOG] = FileEntry(hashlib.sha256(data).hexdigest())
+        log = log_bytes(entries) if entries else b""
+        if log:
+            ledger.files[SEND_LOG] = FileEntry(hashlib.sha256(log).hexdigest())
         data = ledger_bytes(ledger)
         (self.folder / copy_name(ledger.generation)).parent.mkdir(exist_ok=True)
         write_atomically(self.folder / copy_name(ledger.generation), data)
-        write_atomically(self.folder / RECORD_NAME, data)
+        write_atomically(self.folder / RECORD_NAME, data)  # the record first: it counts
         self.before = copy.deepcopy(ledger)
+        if log:
+            write_atomically(self.folder / SEND_LOG, log)  # for people; rewritten next time
 
 
 def attachment_names(ledger: Ledger, document: str) -> list[str]:
